@@ -1,0 +1,152 @@
+// The platform boundary. Everything cpustop needs from the operating system goes through the
+// functions declared here; no file outside src/arch/ calls the OS or reads the wall clock.
+// The kernel layer above sees logical CPUs, a clock, futex-style waits, IPIs, stacks and
+// context switches, and nothing else, so that a simulator can later stand in for native/.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace cpustop::arch {
+
+// ---- Clock --------------------------------------------------------------------------------
+
+// Calibrates local_clock(); idempotent, called by boot().
+void clock_init();
+
+struct clock_data {
+  std::uint64_t base;  // raw counter at calibration
+  std::uint64_t mult;  // ns = (raw - base) * mult >> shift
+  unsigned shift;
+  bool use_tsc;
+};
+extern clock_data clock;
+std::uint64_t local_clock_slow();
+
+// Nanoseconds since the process calibrated its clock. Monotonic on each CPU and consistent
+// across CPUs to within the hardware's TSC skew, like the kernel's sched_clock().
+inline std::uint64_t local_clock() {
+#if defined(__x86_64__)
+  if (__builtin_expect(clock.use_tsc, 1)) {
+    unsigned __int128 d = __builtin_ia32_rdtsc() - clock.base;
+    return static_cast<std::uint64_t>((d * clock.mult) >> clock.shift);
+  }
+#endif
+  return local_clock_slow();
+}
+
+inline void cpu_relax() {
+#if defined(__x86_64__)
+  __builtin_ia32_pause();
+#else
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+#endif
+}
+
+// ---- Blocking --------------------------------------------------------------------------------
+
+// Blocks the calling OS thread while *word == val, for at most timeout_ns (negative: no limit).
+// Returns 0 when woken or when the value already differed, -ETIMEDOUT, or -EINTR.
+int futex_wait(std::atomic<std::uint32_t>* word, std::uint32_t val, std::int64_t timeout_ns = -1);
+// Wakes up to nr threads blocked on word.
+void futex_wake(std::atomic<std::uint32_t>* word, int nr);
+// Gives the host CPU to another OS thread (used after bounded spinning).
+void os_yield();
+// Sleeps the calling OS thread (only for threads outside cpustop's CPUs).
+void os_sleep_ns(std::uint64_t ns);
+// Writes to the process's standard error (the kernel console).
+void console_write(const char* s, std::size_t len);
+
+// ---- Logical CPUs ----------------------------------------------------------------------------
+
+// Number of hardware CPUs this process may run on.
+unsigned nr_hw_cpus();
+
+// Creates one OS thread per logical CPU, named "cpustop/N", each running entry(N). When pin is
+// true (and N fits the hardware) logical CPU N is pinned to the N-th allowed hardware CPU.
+// Returns 0 or a negative errno; on failure no thread is left running.
+int cpu_threads_create(unsigned nr, bool pin, void (*entry)(unsigned cpu));
+// Waits for every CPU thread to return from entry().
+void cpu_threads_join();
+// Whether logical CPU `cpu` is pinned, and to which hardware CPU (-1 if not).
+int cpu_thread_hw_cpu(unsigned cpu);
+
+// Per-thread slot holding the kernel layer's `current` task. It is read with a single
+// instruction relative to the thread pointer, so that a fiber interrupted and resumed on
+// another OS thread never combines one thread's pointer with another thread's slot.
+extern std::ptrdiff_t tls_slot_offset;
+void* this_cpu_slot_slow();
+inline void* this_cpu_slot() {
+#if defined(__x86_64__)
+  void* p;
+  asm volatile("movq %%fs:(%1), %0" : "=r"(p) : "r"(tls_slot_offset));
+  return p;
+#else
+  return this_cpu_slot_slow();
+#endif
+}
+void set_this_cpu_slot(void* p);
+
+// ---- Interrupts ------------------------------------------------------------------------------
+
+// Called in signal context on the interrupted CPU thread, with the interrupted program counter.
+using irq_handler_t = void (*)(std::uintptr_t pc);
+// Installs handler for the asynchronous interrupt (SIGURG, SA_NODEFER so that the handler may
+// switch away and be resumed later, possibly on another OS thread).
+void irq_install(irq_handler_t handler);
+void irq_uninstall();
+// Interrupts logical CPU `cpu` (a thread signal). Async-signal-safe.
+void irq_raise(unsigned cpu);
+// True when pc lies in the application's own code, where a switch is safe; false inside libc,
+// libstdc++, the dynamic loader or any other shared object, which may hold internal locks.
+bool pc_in_app_text(std::uintptr_t pc);
+
+// ---- Clock event device ------------------------------------------------------------------------
+
+// Starts one OS thread that calls handler() repeatedly. handler returns the local_clock() time
+// at which it wants to run next; clockevent_kick() makes it run sooner.
+int clockevent_start(std::uint64_t (*handler)());
+void clockevent_kick();
+void clockevent_stop();
+
+// The demangled name of the function at or containing addr ("0x..." if unknown). Slow.
+std::string symbolize(unsigned long addr);
+
+// ---- Stacks ----------------------------------------------------------------------------------
+
+struct stack {
+  void* base = nullptr;  // lowest usable address (just above the guard page)
+  std::size_t size = 0;  // usable bytes
+};
+std::size_t page_size();
+// Maps a stack of at least `size` bytes with a guard page below it. 0 or -ENOMEM.
+int stack_alloc(std::size_t size, stack* out);
+void stack_free(stack* s);
+
+// ---- Context switch --------------------------------------------------------------------------
+
+// The saved machine context of a task that is not running, plus what the sanitizers and the C++
+// runtime need to follow a switch.
+struct context {
+  void* fctx = nullptr;
+  void (*entry)(void*) = nullptr;  // set until the context first runs
+  const void* stack_bottom = nullptr;
+  std::size_t stack_size = 0;
+  void* tsan_fiber = nullptr;
+  void* eh_caught = nullptr;  // libstdc++ __cxa_eh_globals, per fiber
+  unsigned eh_uncaught = 0;
+};
+
+// Records the calling OS thread's own stack as the context of its idle task.
+void context_init_thread(context* ctx);
+// Prepares ctx to start entry(data) on stack s at the first switch to it.
+void context_make(context* ctx, const stack& s, void (*entry)(void* data));
+// Suspends the caller into prev and resumes next, passing data. Returns the data passed by the
+// switch that later resumes prev. prev_dead: prev will never be resumed.
+void* context_switch(context* prev, context* next, void* data, bool prev_dead = false);
+// Releases what context_make acquired (not the stack). Never on the running context.
+void context_destroy(context* ctx);
+
+}  // namespace cpustop::arch

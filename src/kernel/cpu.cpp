@@ -1,0 +1,357 @@
+// CPU hotplug states (kernel/cpu.c). Each CPU walks a table of states; startup callbacks run on
+// the way up, teardown callbacks in reverse on the way down. The BP states run on the control
+// task, the STARTING states on the AP with interrupts off, and the AP online states (which the
+// kernel runs on cpuhp/N) on the control task as well.
+#include "kernel/cpu.h"
+
+#include <cstdio>
+#include <mutex>
+
+#include "kernel/fork.h"
+#include "kernel/init.h"
+#include "kernel/printk.h"
+#include "kernel/sched/wait.h"
+#include "kernel/smpboot.h"
+#include "kernel/stop_machine.h"
+#include "kernel/system.h"
+#include "trace/events.h"
+
+namespace cpustop {
+
+namespace {
+
+struct cpuhp_step {
+  std::string name;
+  cpuhp_callback startup;
+  cpuhp_callback teardown;
+};
+
+struct cpuhp_cpu_state {
+  std::atomic<int> state{CPUHP_OFFLINE};
+  completion done_up;
+  completion done_down;
+  std::atomic<u32> boot_req{0};  // what the AP thread waits for: BOOT_* below
+  std::atomic<bool> dying{false};
+};
+
+enum : u32 { BOOT_WAIT = 0, BOOT_UP = 1, BOOT_EXIT = 2 };
+
+cpuhp_step cpuhp_hp_states[CPUHP_ONLINE + 1];
+cpuhp_cpu_state* per_cpu_cpuhp_state;
+mutex cpu_add_remove_lock;
+
+// The hotplug lock: a reader-writer semaphore that sleeps. Writers wait for readers to drain and
+// keep new readers out while they wait.
+struct {
+  raw_spinlock_t lock{0, LOCK_UNCHECKED, 0};
+  int readers = 0;
+  int writers_waiting = 0;
+  bool writer = false;
+  wait_queue_head wq;
+} cpu_hotplug_lock;
+
+template <class Try>
+void hotplug_lock_wait(Try try_take) {
+  wait_event(cpu_hotplug_lock.wq, [&] {
+    spin_irqsave_guard g(&cpu_hotplug_lock.lock);
+    return try_take();
+  });
+}
+
+int bringup_cpu(unsigned cpu) {
+  cpuhp_cpu_state* st = &per_cpu_cpuhp_state[cpu];
+  reinit_completion(&st->done_up);
+  st->boot_req.store(BOOT_UP, std::memory_order_release);
+  arch::futex_wake(&st->boot_req, 1);
+  wait_for_completion(&st->done_up);
+  return cpu_online(static_cast<int>(cpu)) ? 0 : -EIO;
+}
+
+int sched_cpu_starting(unsigned cpu) {
+  cpu_rq(static_cast<int>(cpu))->last_tick_jiffies = get_jiffies_64();
+  return 0;
+}
+
+int sched_cpu_activate(unsigned cpu) {
+  cpu_active_mask.set(cpu);
+  return 0;
+}
+
+void init_states() {
+  for (auto& s : cpuhp_hp_states) s = {};
+  cpuhp_hp_states[CPUHP_OFFLINE] = {"offline", nullptr, nullptr};
+  cpuhp_hp_states[CPUHP_CREATE_THREADS] = {
+      "threads:prepare", [](unsigned cpu) { return smpboot_create_threads(cpu); }, nullptr};
+  cpuhp_hp_states[CPUHP_BRINGUP_CPU] = {"cpu:bringup", bringup_cpu, nullptr};
+  cpuhp_hp_states[CPUHP_AP_OFFLINE] = {"ap:offline", nullptr, nullptr};
+  cpuhp_hp_states[CPUHP_AP_SCHED_STARTING] = {"sched:starting", sched_cpu_starting, nullptr};
+  cpuhp_hp_states[CPUHP_AP_ONLINE] = {"ap:online", nullptr, nullptr};
+  cpuhp_hp_states[CPUHP_TEARDOWN_CPU] = {"cpu:teardown", nullptr, nullptr};
+  cpuhp_hp_states[CPUHP_AP_ONLINE_IDLE] = {"ap:online-idle", nullptr, nullptr};
+  cpuhp_hp_states[CPUHP_AP_SCHED_WAIT_EMPTY] = {"sched:waitempty", nullptr, nullptr};
+  cpuhp_hp_states[CPUHP_AP_SMPBOOT_THREADS] = {
+      "smpboot/threads:online", [](unsigned cpu) { return smpboot_unpark_threads(cpu); },
+      [](unsigned cpu) { return smpboot_park_threads(cpu); }};
+  cpuhp_hp_states[CPUHP_AP_ACTIVE] = {"sched:active", sched_cpu_activate, nullptr};
+  cpuhp_hp_states[CPUHP_ONLINE] = {"online", nullptr, nullptr};
+}
+
+int cpuhp_invoke_callback(unsigned cpu, int state, bool bringup) {
+  const cpuhp_step& step = cpuhp_hp_states[state];
+  const cpuhp_callback& cb = bringup ? step.startup : step.teardown;
+  if (!cb) return 0;
+  trace_cpuhp_enter(cpu, state, step.name.c_str());
+  int ret = cb(cpu);
+  trace_cpuhp_exit(cpu, state, ret);
+  return ret;
+}
+
+// The AP's STARTING section, on the AP with interrupts off.
+void notify_cpu_starting(unsigned cpu) {
+  cpuhp_cpu_state* st = &per_cpu_cpuhp_state[cpu];
+  unsigned long flags = local_irq_save();
+  while (st->state.load() < CPUHP_AP_ONLINE) {
+    int state = st->state.load() + 1;
+    st->state.store(state);
+    int ret = cpuhp_invoke_callback(cpu, state, true);
+    if (ret)
+      printk_fmt("WARNING: cpu%u: starting state %s failed: %d", cpu,
+                 cpuhp_hp_states[state].name.c_str(), ret);
+  }
+  local_irq_restore(flags);
+}
+
+// Runs the startup callbacks from the CPU's state up to target (BP side).
+int cpuhp_up_callbacks(unsigned cpu, int target) {
+  cpuhp_cpu_state* st = &per_cpu_cpuhp_state[cpu];
+  while (st->state.load() < target) {
+    int state = st->state.load() + 1;
+    if (state > CPUHP_BRINGUP_CPU && state <= CPUHP_AP_ONLINE_IDLE) {
+      // The AP runs these itself during bringup_cpu(); nothing for the BP to do.
+      st->state.store(state);
+      continue;
+    }
+    // As the kernel: the state moves first, then its callback runs (bringup_cpu's AP walks on
+    // from there).
+    st->state.store(state);
+    int ret = cpuhp_invoke_callback(cpu, state, true);
+    if (ret) {
+      st->state.store(state - 1);
+      return ret;
+    }
+  }
+  return 0;
+}
+
+int _cpu_up(unsigned cpu, int target) {
+  cpus_write_lock();
+  int ret = 0;
+  if (cpu_online(static_cast<int>(cpu)) || per_cpu_cpuhp_state[cpu].state.load() != CPUHP_OFFLINE) {
+    ret = -EINVAL;
+  } else {
+    ret = cpuhp_up_callbacks(cpu, target);
+    if (ret)
+      printk_fmt("cpu%u: bring-up failed at %d: %d", cpu, per_cpu_cpuhp_state[cpu].state.load(),
+                 ret);
+  }
+  cpus_write_unlock();
+  return ret;
+}
+
+task_struct** idle_threads;
+
+}  // namespace
+
+// ---- The hotplug lock
+// -----------------------------------------------------------------------------
+
+void cpus_read_lock() {
+  if (!per_cpu_cpuhp_state) return;
+  hotplug_lock_wait([] {
+    if (cpu_hotplug_lock.writer || cpu_hotplug_lock.writers_waiting) return false;
+    cpu_hotplug_lock.readers++;
+    return true;
+  });
+}
+
+void cpus_read_unlock() {
+  if (!per_cpu_cpuhp_state) return;
+  bool wake;
+  {
+    spin_irqsave_guard g(&cpu_hotplug_lock.lock);
+    wake = --cpu_hotplug_lock.readers == 0;
+  }
+  if (wake) wake_up_all(&cpu_hotplug_lock.wq);
+}
+
+void cpus_write_lock() {
+  {
+    spin_irqsave_guard g(&cpu_hotplug_lock.lock);
+    cpu_hotplug_lock.writers_waiting++;
+  }
+  hotplug_lock_wait([] {
+    if (cpu_hotplug_lock.writer || cpu_hotplug_lock.readers) return false;
+    cpu_hotplug_lock.writer = true;
+    cpu_hotplug_lock.writers_waiting--;
+    return true;
+  });
+}
+
+void cpus_write_unlock() {
+  {
+    spin_irqsave_guard g(&cpu_hotplug_lock.lock);
+    cpu_hotplug_lock.writer = false;
+  }
+  wake_up_all(&cpu_hotplug_lock.wq);
+}
+
+void lockdep_assert_cpus_held() {}
+
+// ---- Bring-up ----------------------------------------------------------------------------------
+
+void cpuhp_init() {
+  init_states();
+  per_cpu_cpuhp_state = new cpuhp_cpu_state[nr_cpu_ids_];
+  for (unsigned c = 0; c < nr_cpu_ids_; c++) {
+    init_completion(&per_cpu_cpuhp_state[c].done_up);
+    init_completion(&per_cpu_cpuhp_state[c].done_down);
+  }
+  idle_threads = new task_struct*[nr_cpu_ids_]();
+  init_waitqueue_head(&cpu_hotplug_lock.wq);
+  cpu_hotplug_lock.readers = cpu_hotplug_lock.writers_waiting = 0;
+  cpu_hotplug_lock.writer = false;
+  mutex_init(&cpu_add_remove_lock);
+}
+
+void cpuhp_exit() {
+  for (unsigned c = 0; c < nr_cpu_ids_; c++) {
+    if (idle_threads[c]) {
+      arch::context_destroy(&idle_threads[c]->ctx);
+      delete idle_threads[c];
+    }
+  }
+  delete[] idle_threads;
+  idle_threads = nullptr;
+  delete[] per_cpu_cpuhp_state;
+  per_cpu_cpuhp_state = nullptr;
+}
+
+task_struct* idle_task(unsigned cpu) {
+  return idle_threads ? idle_threads[cpu] : nullptr;
+}
+
+void set_idle_task(unsigned cpu, task_struct* idle) {
+  idle_threads[cpu] = idle;
+}
+
+void boot_cpu_init(unsigned cpu) {
+  cpu_online_mask.set(cpu);
+  cpu_active_mask.set(cpu);
+  cpu_possible_mask.store(cpumask::first_n(nr_cpu_ids_));
+  per_cpu_cpuhp_state[cpu].state.store(CPUHP_ONLINE);
+}
+
+static void idle_threads_init() {
+  for (unsigned cpu = 0; cpu < nr_cpu_ids_; cpu++) {
+    if (idle_threads[cpu]) continue;
+    auto* idle = new task_struct;
+    init_idle(idle, static_cast<int>(cpu));
+    idle_threads[cpu] = idle;
+  }
+}
+
+void smp_init() {
+  idle_threads_init();
+  printk_fmt("smp: Bringing up secondary CPUs ...");
+  for (unsigned cpu = 0; cpu < nr_cpu_ids_; cpu++)
+    if (!cpu_online(static_cast<int>(cpu))) cpu_up(cpu);
+  printk_fmt("smp: Brought up 1 node, %u CPUs", num_online_cpus());
+}
+
+int cpu_up(unsigned int cpu) {
+  if (cpu >= nr_cpu_ids_ || !per_cpu_cpuhp_state) return -EINVAL;
+  mutex_lock(&cpu_add_remove_lock);
+  int ret = _cpu_up(cpu, CPUHP_ONLINE);
+  mutex_unlock(&cpu_add_remove_lock);
+  return ret;
+}
+
+void start_secondary(unsigned cpu) {
+  cpuhp_cpu_state* st = &per_cpu_cpuhp_state[cpu];
+  notify_cpu_starting(cpu);
+  cpu_online_mask.set(cpu);
+  complete(&st->done_up);
+  // cpuhp_online_idle(): the stopper must take work before this CPU schedules anything
+  // (45178ac0cea8), so it is enabled here, on the AP, ahead of the idle loop.
+  st->state.store(CPUHP_AP_ONLINE_IDLE);
+  if (stop_machine_ready() && cpu_stopper_task(static_cast<int>(cpu)))
+    stop_machine_unpark(static_cast<int>(cpu));
+  cpu_idle_loop();
+}
+
+void cpu_thread_main(unsigned cpu) {
+  if (cpu == 0) {
+    task_struct* idle = idle_threads[0];
+    arch::set_this_cpu_slot(&idle->thread_info);
+    arch::context_init_thread(&idle->ctx);
+    start_kernel();
+    arch::set_this_cpu_slot(nullptr);
+    return;
+  }
+  cpuhp_cpu_state* st = &per_cpu_cpuhp_state[cpu];
+  for (;;) {
+    u32 req;
+    while ((req = st->boot_req.load(std::memory_order_acquire)) == BOOT_WAIT)
+      arch::futex_wait(&st->boot_req, BOOT_WAIT);
+    if (req == BOOT_EXIT) return;
+    st->boot_req.store(BOOT_WAIT, std::memory_order_relaxed);
+    task_struct* idle = idle_threads[cpu];
+    arch::set_this_cpu_slot(&idle->thread_info);
+    arch::context_init_thread(&idle->ctx);
+    start_secondary(cpu);
+    arch::set_this_cpu_slot(nullptr);
+    if (machine_halting.load(std::memory_order_acquire)) return;
+    complete(&st->done_down);
+  }
+}
+
+void cpuhp_release_waiting_cpus() {
+  for (unsigned c = 0; c < nr_cpu_ids_; c++) {
+    per_cpu_cpuhp_state[c].boot_req.store(BOOT_EXIT, std::memory_order_release);
+    arch::futex_wake(&per_cpu_cpuhp_state[c].boot_req, 1);
+  }
+}
+
+bool cpu_dying(int cpu) {
+  return per_cpu_cpuhp_state && per_cpu_cpuhp_state[cpu].dying.load();
+}
+
+// ---- Queries ---------------------------------------------------------------------------------
+
+bool cpu_online(int cpu) {
+  return cpu_online_mask.test(cpu);
+}
+bool cpu_active(int cpu) {
+  return cpu_active_mask.test(cpu);
+}
+unsigned num_online_cpus() {
+  return cpu_online_mask.weight();
+}
+cpumask cpu_online_mask_snapshot() {
+  return cpu_online_mask.load();
+}
+cpumask cpu_active_mask_snapshot() {
+  return cpu_active_mask.load();
+}
+
+int cpuhp_get_state(unsigned cpu) {
+  return per_cpu_cpuhp_state && cpu < nr_cpu_ids_ ? per_cpu_cpuhp_state[cpu].state.load()
+                                                  : CPUHP_INVALID;
+}
+
+std::string cpuhp_state_name(int state) {
+  if (state < 0 || state > CPUHP_ONLINE) return {};
+  return cpuhp_hp_states[state].name;
+}
+
+}  // namespace cpustop

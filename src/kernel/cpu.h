@@ -1,0 +1,32 @@
+// Hotplug internals: bring-up from smp_init, the AP side, the hotplug lock.
+#pragma once
+
+#include "cpustop/cpu.h"
+#include "kernel/percpu.h"
+
+namespace cpustop {
+
+struct task_struct;
+
+void cpuhp_init();
+void cpuhp_exit();
+// smp_init(): brings up every possible CPU but the boot CPU.
+void smp_init();
+// The AP's side of bring-up, on its own thread; returns when the CPU has gone offline.
+void start_secondary(unsigned cpu);
+// Boot CPU: mark online/active/present without a bring-up.
+void boot_cpu_init(unsigned cpu);
+// cpu_thread_main: the OS thread of every logical CPU.
+void cpu_thread_main(unsigned cpu);
+// Ask the secondary CPU threads that wait for a bring-up to exit (machine halt).
+void cpuhp_release_waiting_cpus();
+void cpus_write_lock();
+void cpus_write_unlock();
+void lockdep_assert_cpus_held();
+// The idle task of cpu (swapper/N), and setting the boot CPU's before start_kernel.
+task_struct* idle_task(unsigned cpu);
+void set_idle_task(unsigned cpu, task_struct* idle);
+// True while cpu is going down (between deactivate and dead).
+bool cpu_dying(int cpu);
+
+}  // namespace cpustop

@@ -1,0 +1,127 @@
+// The idle class and the idle loop (kernel/sched/idle.c). Each CPU's OS thread runs its idle
+// task on the thread's own stack. In `poll` mode the loop spins on its flags; in `halt` mode it
+// spins for idle_spin_ns (the guest haltpoll idea) and then sleeps on a futex until an IPI, or
+// its next timer, wakes it.
+#include <cstdio>
+#include <cstdlib>
+
+#include "kernel/cpu.h"
+#include "kernel/irq.h"
+#include "kernel/sched/sched.h"
+#include "kernel/system.h"
+#include "kernel/time/hrtimer.h"
+
+namespace cpustop {
+
+atomic_cpumask idle_cpus_mask;
+u64 idle_spin_ns = 20000;
+
+namespace {
+
+int select_task_rq_idle(task_struct* p, int, int) {
+  return task_cpu(p);
+}
+
+[[noreturn]] void idle_bug(const char* what) {
+  std::fprintf(stderr, "BUG: %s on the idle class\n", what);
+  std::abort();
+}
+
+void enqueue_task_idle(rq*, task_struct*, int) {
+  idle_bug("enqueue");
+}
+void dequeue_task_idle(rq*, task_struct*, int) {
+  idle_bug("dequeue");
+}
+void wakeup_preempt_idle(rq* rq, task_struct*, int) {
+  resched_curr(rq);
+}
+void set_next_task_idle(rq*, task_struct*, bool) {}
+task_struct* pick_next_task_idle(rq* rq, task_struct*) {
+  return rq->idle;
+}
+void put_prev_task_idle(rq*, task_struct*) {}
+void task_tick_idle(rq*, task_struct*, int) {}
+void update_curr_idle(rq*) {}
+
+bool idle_should_return(int cpu) {
+  if (!cpu_online(cpu)) return true;
+  return machine_halting.load(std::memory_order_acquire) &&
+         cpu_rq(cpu)->nr_running.load(std::memory_order_relaxed) == 0;
+}
+
+// One pass of do_idle(): wait until there is something to run (or a reason to leave).
+void do_idle(int cpu) {
+  cpu_hot* h = per_cpu_hot(static_cast<unsigned>(cpu));
+  bool poll = boot_params_current.idle == idle_mode::poll;
+  while (!need_resched()) {
+    h->idle_state.store(CPU_POLLING, std::memory_order_seq_cst);
+    if (h->pending.load(std::memory_order_relaxed)) do_pending_irqs();
+    if (hrtimer_next_expiry(cpu) <= arch::local_clock()) hrtimer_interrupt();
+    if (need_resched() || idle_should_return(cpu)) break;
+    if (poll) {
+      arch::cpu_relax();
+      continue;
+    }
+    u64 spin_until = arch::local_clock() + idle_spin_ns;
+    while (!need_resched() && !h->pending.load(std::memory_order_relaxed) &&
+           arch::local_clock() < spin_until)
+      arch::cpu_relax();
+    if (need_resched() || h->pending.load(std::memory_order_relaxed)) continue;
+    u64 now = arch::local_clock(), next = hrtimer_next_expiry(cpu);
+    s64 timeout = next == KTIME_MAX ? -1 : static_cast<s64>(next > now ? next - now : 0);
+    if (timeout == 0) continue;
+    // Dekker with send_ipi()/resched_curr(): publish HALTED, then look at the flags once more.
+    h->idle_state.store(CPU_HALTED, std::memory_order_seq_cst);
+    if (!need_resched() && !h->pending.load(std::memory_order_seq_cst) && !idle_should_return(cpu))
+      arch::futex_wait(&h->idle_state, CPU_HALTED, timeout);
+  }
+  h->idle_state.store(CPU_POLLING, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+void idle_transition(int cpu, bool to_idle) {
+  cpu_hot* h = per_cpu_hot(static_cast<unsigned>(cpu));
+  if (to_idle) {
+    idle_cpus_mask.set(static_cast<unsigned>(cpu));
+    h->curr_prio.store(MAX_PRIO, std::memory_order_relaxed);
+  } else {
+    h->idle_state.store(CPU_BUSY, std::memory_order_seq_cst);
+    idle_cpus_mask.clear(static_cast<unsigned>(cpu));
+  }
+}
+
+void cpu_idle_loop() {
+  int cpu = raw_smp_processor_id();
+  for (;;) {
+    do_idle(cpu);
+    if (need_resched()) {
+      schedule_idle();
+      continue;
+    }
+    if (idle_should_return(cpu)) return;
+  }
+}
+
+const sched_class idle_sched_class = {
+    .name = "idle",
+    .enqueue_task = enqueue_task_idle,
+    .dequeue_task = dequeue_task_idle,
+    .yield_task = nullptr,
+    .wakeup_preempt = wakeup_preempt_idle,
+    .pick_next_task = pick_next_task_idle,
+    .put_prev_task = put_prev_task_idle,
+    .set_next_task = set_next_task_idle,
+    .select_task_rq = select_task_rq_idle,
+    .task_tick = task_tick_idle,
+    .task_fork = nullptr,
+    .switching_to = nullptr,
+    .switched_from = nullptr,
+    .switched_to = nullptr,
+    .prio_changed = nullptr,
+    .update_curr = update_curr_idle,
+    .migrate_task_rq = nullptr,
+};
+
+}  // namespace cpustop

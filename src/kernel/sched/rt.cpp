@@ -1,0 +1,155 @@
+// The real-time class (kernel/sched/rt.c): SCHED_FIFO and SCHED_RR over 100 priority lists with
+// a bitmap, so picking is O(1). The running task stays on its list, so a preempted FIFO task
+// keeps its place at the head.
+#include "kernel/sched/sched.h"
+
+namespace cpustop {
+
+unsigned sched_rr_timeslice = RR_TIMESLICE_MS;  // ticks; set from HZ at boot
+
+namespace {
+
+int sched_find_first_bit(const u64* bitmap) {
+  if (bitmap[0]) return __builtin_ctzll(bitmap[0]);
+  if (bitmap[1]) return 64 + __builtin_ctzll(bitmap[1]);
+  return MAX_RT_PRIO;
+}
+
+void update_curr_rt(rq* rq) {
+  task_struct* curr = rq->curr;
+  if (curr->sched_class != &rt_sched_class) return;
+  s64 delta = static_cast<s64>(rq->clock - curr->se.exec_start);
+  if (delta <= 0) return;
+  curr->se.exec_start = rq->clock;
+  stat_add(curr->se.sum_exec_runtime, static_cast<u64>(delta));
+}
+
+void enqueue_task_rt(rq* rq, task_struct* p, int flags) {
+  rt_rq* rt = &rq->rt;
+  int prio = p->prio;
+  if (flags & ENQUEUE_HEAD)
+    list_add(&p->rt.run_list, &rt->queue[prio]);
+  else
+    list_add_tail(&p->rt.run_list, &rt->queue[prio]);
+  rt->bitmap[prio / 64] |= u64{1} << (prio % 64);
+  rt->rt_nr_running++;
+  p->rt.on_rq = 1;
+  rq->nr_running.fetch_add(1, std::memory_order_relaxed);
+}
+
+void dequeue_task_rt(rq* rq, task_struct* p, int) {
+  rt_rq* rt = &rq->rt;
+  update_curr_rt(rq);
+  int prio = p->prio;
+  list_del_init(&p->rt.run_list);
+  if (list_empty(&rt->queue[prio])) rt->bitmap[prio / 64] &= ~(u64{1} << (prio % 64));
+  rt->rt_nr_running--;
+  p->rt.on_rq = 0;
+  rq->nr_running.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void requeue_task_rt(rq* rq, task_struct* p, bool head) {
+  if (!p->rt.on_rq) return;
+  list_head* queue = &rq->rt.queue[p->prio];
+  list_del_init(&p->rt.run_list);
+  if (head)
+    list_add(&p->rt.run_list, queue);
+  else
+    list_add_tail(&p->rt.run_list, queue);
+}
+
+void yield_task_rt(rq* rq) {
+  requeue_task_rt(rq, rq->curr, false);
+}
+
+void wakeup_preempt_rt(rq* rq, task_struct* p, int) {
+  if (p->prio < rq->curr->prio) resched_curr(rq);
+}
+
+void set_next_task_rt(rq* rq, task_struct* p, bool) {
+  p->se.exec_start = rq->clock;
+}
+
+task_struct* pick_next_task_rt(rq* rq, task_struct*) {
+  rt_rq* rt = &rq->rt;
+  if (!rt->rt_nr_running) return nullptr;
+  int idx = sched_find_first_bit(rt->bitmap);
+  task_struct* p = list_first_entry(&rt->queue[idx], task_struct, rt.run_list);
+  set_next_task_rt(rq, p, true);
+  return p;
+}
+
+void put_prev_task_rt(rq* rq, task_struct*) {
+  update_curr_rt(rq);
+}
+
+void task_tick_rt(rq* rq, task_struct* p, int) {
+  update_curr_rt(rq);
+  if (p->policy != SCHED_RR) return;
+  if (--p->rt.time_slice) return;
+  p->rt.time_slice = sched_rr_timeslice;
+  // Requeue to the end of the list only if we are not the only element on it.
+  if (p->rt.run_list.prev != p->rt.run_list.next) {
+    requeue_task_rt(rq, p, false);
+    resched_curr(rq);
+  }
+}
+
+// Wake-time placement: stay unless a higher or equal real-time task runs there; then take the
+// allowed CPU running the lowest priority (an idle CPU first).
+int select_task_rq_rt(task_struct* p, int cpu, int) {
+  if (per_cpu_hot(static_cast<unsigned>(cpu))->curr_prio.load(std::memory_order_relaxed) > p->prio)
+    return cpu;
+  int best = cpu, best_prio = p->prio;
+  for_each_cpu(c, p->cpus_ptr) {
+    if (!cpu_active(static_cast<int>(c))) continue;
+    int prio = per_cpu_hot(c)->curr_prio.load(std::memory_order_relaxed);
+    if (prio > best_prio) {
+      best = static_cast<int>(c);
+      best_prio = prio;
+    }
+  }
+  return best;
+}
+
+void switching_to_rt(rq*, task_struct* p) {
+  p->rt.time_slice = sched_rr_timeslice;
+}
+
+void prio_changed_rt(rq* rq, task_struct* p, int oldprio) {
+  if (task_current(rq, p)) {
+    if (oldprio < p->prio) resched_curr(rq);
+  } else if (p->prio < rq->curr->prio) {
+    resched_curr(rq);
+  }
+}
+
+}  // namespace
+
+void init_rt_rq(rt_rq* rt) {
+  for (auto& q : rt->queue) INIT_LIST_HEAD(&q);
+  rt->bitmap[0] = rt->bitmap[1] = 0;
+  rt->rt_nr_running = 0;
+}
+
+const sched_class rt_sched_class = {
+    .name = "rt",
+    .enqueue_task = enqueue_task_rt,
+    .dequeue_task = dequeue_task_rt,
+    .yield_task = yield_task_rt,
+    .wakeup_preempt = wakeup_preempt_rt,
+    .pick_next_task = pick_next_task_rt,
+    .put_prev_task = put_prev_task_rt,
+    .set_next_task = set_next_task_rt,
+    .select_task_rq = select_task_rq_rt,
+    .task_tick = task_tick_rt,
+    .task_fork = nullptr,
+    .switching_to = switching_to_rt,
+    .switched_from = nullptr,
+    .switched_to = nullptr,
+    .prio_changed = prio_changed_rt,
+    .update_curr = update_curr_rt,
+    .migrate_task_rq = nullptr,
+};
+
+}  // namespace cpustop

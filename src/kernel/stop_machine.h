@@ -1,0 +1,20 @@
+// Stopper internals used by hotplug, boot and the scheduler.
+#pragma once
+
+#include "cpustop/stop_machine.h"
+
+namespace cpustop {
+
+// early_initcall (Linux order) or a plain call from kernel_init (LegoOS order).
+int cpu_stop_init();
+// At halt: stops every stopper thread and frees the stoppers.
+void cpu_stop_exit();
+// Disables cpu's stopper and parks it (called by the stopper itself from take_cpu_down).
+void stop_machine_park(int cpu);
+// Enables cpu's stopper and unparks it (from the AP before its idle loop).
+void stop_machine_unpark(int cpu);
+bool stop_machine_ready();
+bool cpu_stopper_enabled(int cpu);
+task_struct* cpu_stopper_task(int cpu);
+
+}  // namespace cpustop
