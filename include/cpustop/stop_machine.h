@@ -79,6 +79,9 @@ int stop_machine_cpuslocked(cpu_stop_fn_t fn, void* data, const cpumask* cpus);
 // local result if non-zero, else the collected one. -EINVAL if called on an active CPU.
 int stop_machine_from_inactive_cpu(cpu_stop_fn_t fn, void* data, const cpumask* cpus);
 
+// Works queued and not yet started on cpu's stopper (0 for an invalid cpu).
+unsigned cpu_stop_queued(unsigned int cpu);
+
 // If task is a CPU's stopper and is running a work: "Stopper: <fn> <- <caller>" (as the kernel
 // prints from sched_show_task); otherwise an empty string.
 std::string print_stop_info(const char* log_lvl, task_struct* task);

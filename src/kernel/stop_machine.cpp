@@ -551,6 +551,15 @@ task_struct* cpu_stopper_task(int cpu) {
   return cpu_stoppers ? per_cpu_stopper(static_cast<unsigned>(cpu))->thread : nullptr;
 }
 
+unsigned cpu_stop_queued(unsigned int cpu) {
+  if (!cpu_stoppers || cpu >= nr_cpu_ids_) return 0;
+  cpu_stopper* stopper = per_cpu_stopper(cpu);
+  spin_irqsave_guard g(&stopper->lock);
+  unsigned n = 0;
+  for (list_head* pos = stopper->works.next; pos != &stopper->works; pos = pos->next) n++;
+  return n;
+}
+
 bool stop_machine_ready() {
   return stop_machine_initialized.load(std::memory_order_acquire);
 }

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Builds and runs every test suite: release, then ASan+UBSan, then TSan.
+# Installs what it needs first (Debian packages), so it works on a fresh Debian 12 machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/install-deps.sh
+presets=${CPUSTOP_TEST_PRESETS:-"release asan tsan"}
+jobs=$(nproc)
+for preset in $presets; do
+  echo "=== $preset ==="
+  cmake --preset "$preset" >/dev/null
+  cmake --build --preset "$preset" -j "$jobs"
+  # One test binary at a time: each boots its own logical CPUs on the same host cores, and the
+  # timing tests (CFS weights, RR slices) want those cores to themselves.
+  ctest --preset "$preset" -j 1
+done
+echo "all suites passed: $presets"

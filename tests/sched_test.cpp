@@ -1,0 +1,416 @@
+// The class-ordered scheduler: class order, RT FIFO/RR, CFS weights, wakeup preemption,
+// asynchronous preemption under preempt=full, sleeping, policies, accounting and bad input.
+#include <array>
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "test_util.h"
+
+namespace cpustop {
+namespace {
+
+using test::on_cpu;
+using test::run_task;
+using test::spin_for_ns;
+
+class sched : public test::machine {};
+CPUSTOP_INSTANTIATE(sched);
+
+// A tiny lock-free log for tasks that share one CPU.
+struct event_log {
+  std::array<int, 64> v{};
+  std::atomic<int> n{0};
+  void add(int x) { v[static_cast<std::size_t>(n.fetch_add(1))] = x; }
+  std::vector<int> get() const { return {v.begin(), v.begin() + n.load()}; }
+};
+
+constexpr int kStop = 1000, kFair = -1;
+
+TEST_P(sched, stop_runs_first_then_rt_by_priority_then_fair_then_idle) {
+  event_log log;
+  std::vector<pid_t> pids;
+  trace_clear();
+  ASSERT_EQ(trace_event_enable("sched:sched_switch"), 0);
+  cpustop::cpu_stop_work work;
+  // A FIFO 99 "blocker" on CPU 0 makes every class runnable there at once, then lets go.
+  EXPECT_EQ(run_task(
+                [&] {
+                  preempt_disable();
+                  for (int prio : {10, 50, 30})
+                    pids.push_back(spawn(
+                        "rt" + std::to_string(prio), [&, prio] { log.add(prio); },
+                        on_cpu(0, prio == 30 ? SCHED_RR : SCHED_FIFO, prio)));
+                  for (int i = 0; i < 2; i++)
+                    pids.push_back(spawn("fair" + std::to_string(i), [&] { log.add(kFair); },
+                                         on_cpu(0)));
+                  pids.push_back(spawn("idlepol", [&] { log.add(kFair); }, on_cpu(0, SCHED_IDLE)));
+                  EXPECT_TRUE(stop_one_cpu_nowait(0, [](void* l) {
+                    static_cast<event_log*>(l)->add(kStop);
+                    return 0;
+                  }, &log, &work));
+                  preempt_enable();  // the stopper preempts us here, before anything else
+                  return 0;
+                },
+                on_cpu(0, SCHED_FIFO, 99)),
+            0);
+  for (pid_t pid : pids) ASSERT_EQ(join(pid, nullptr), 0);
+  trace_event_enable("sched:sched_switch", false);
+  std::vector<int> want = {kStop, 50, 30, 10, kFair, kFair, kFair};
+  EXPECT_EQ(log.get(), want);
+
+  // The idle task got CPU 0 only after every one of them had finished.
+  std::vector<std::string> ours = {"rt10", "rt30", "rt50", "fair0", "fair1", "idlepol"};
+  int pending = static_cast<int>(ours.size());
+  bool started = false;
+  for (const trace_record& r : trace_records()) {
+    if (r.cpu != 0 || r.event != "sched_switch") continue;
+    if (r.fields.find("next_comm=migration/0 ") != std::string::npos) started = true;
+    if (!started) continue;
+    for (const auto& name : ours)
+      if (r.fields.find("prev_comm=" + name + " ") != std::string::npos &&
+          r.fields.find("prev_state=X") != std::string::npos)
+        pending--;
+    if (pending > 0) {
+      EXPECT_EQ(r.fields.find("next_comm=swapper/0 "), std::string::npos) << r.fields;
+    }
+  }
+  EXPECT_TRUE(started);
+  EXPECT_EQ(pending, 0);
+}
+
+TEST_P(sched, fifo_runs_in_queue_order_without_interleaving) {
+  event_log log;
+  std::vector<pid_t> pids;
+  run_task(
+      [&] {
+        for (int i = 1; i <= 3; i++)
+          pids.push_back(spawn(
+              "fifo", [&, i] {
+                log.add(i);
+                spin_for_ns(2000000);
+                log.add(-i);
+              },
+              on_cpu(0, SCHED_FIFO, 20)));
+      },
+      on_cpu(0, SCHED_FIFO, 99));
+  for (pid_t pid : pids) ASSERT_EQ(join(pid, nullptr), 0);
+  std::vector<int> want = {1, -1, 2, -2, 3, -3};
+  EXPECT_EQ(log.get(), want);
+}
+
+TEST_P(sched, round_robin_rotates_at_the_time_slice) {
+  if (GetParam() != 2) GTEST_SKIP() << "one CPU count is enough for 0.5 s of spinning";
+  std::atomic<int> last{0};
+  std::atomic<int> switches{0};
+  std::vector<pid_t> pids;
+  run_task(
+      [&] {
+        for (int i = 1; i <= 2; i++)
+          pids.push_back(spawn(
+              "rr", [&, i] {
+                task_info self;
+                do {
+                  if (last.exchange(i) != i) switches++;
+                  spin_for_ns(200000);
+                  task_get_info(getpid(), &self);
+                } while (self.sum_exec_runtime < 250 * 1000000ull);
+              },
+              on_cpu(0, SCHED_RR, 20)));
+      },
+      on_cpu(0, SCHED_FIFO, 99));
+  for (pid_t pid : pids) ASSERT_EQ(join(pid, nullptr), 0);
+  // 2 x 250 ms in 100 ms slices: A B A B A B, i.e. about 6 runs.
+  EXPECT_GE(switches.load(), 4);
+  EXPECT_LE(switches.load(), 8);
+}
+
+TEST_P(sched, woken_rt_task_preempts_a_fair_one) {
+  std::atomic<bool> stop{false};
+  std::atomic<std::int64_t> late_ns{-1};
+  pid_t spinner = spawn("spinner", [&] {
+    while (!stop.load()) cond_resched();
+  }, on_cpu(0));
+  pid_t rt = spawn("rt", [&] {
+    auto t0 = std::chrono::steady_clock::now();
+    msleep(20);
+    late_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                  std::chrono::steady_clock::now() - t0 - std::chrono::milliseconds(20))
+                  .count();
+    stop = true;
+  }, on_cpu(0, SCHED_FIFO, 10));
+  ASSERT_EQ(join(rt, nullptr), 0);
+  ASSERT_EQ(join(spinner, nullptr), 0);
+  EXPECT_GE(late_ns.load(), 0);
+  EXPECT_LT(late_ns.load(), 10 * 1000000) << "the rt wakeup waited for the fair task";
+}
+
+TEST_P(sched, fair_tasks_share_by_nice_weight) {
+  if (GetParam() > 2) GTEST_SKIP() << "one CPU is shared the same way on any machine size";
+  std::atomic<bool> stop{false};
+  auto spinner = [&] {
+    while (!stop.load()) cond_resched();
+  };
+  task_attr nice0 = on_cpu(0), nice5 = on_cpu(0);
+  nice5.nice = 5;
+  pid_t a = spawn("nice0", spinner, nice0);
+  pid_t b = spawn("nice5", spinner, nice5);
+  task_info ta, tb;
+  do {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ASSERT_EQ(task_get_info(a, &ta), 0);
+    ASSERT_EQ(task_get_info(b, &tb), 0);
+  } while (ta.sum_exec_runtime + tb.sum_exec_runtime < 1200 * 1000000ull);
+  stop = true;
+  ASSERT_EQ(join(a, nullptr), 0);
+  ASSERT_EQ(join(b, nullptr), 0);
+  double ratio = static_cast<double>(ta.sum_exec_runtime) / static_cast<double>(tb.sum_exec_runtime);
+  double want = 1024.0 / 335.0;  // sched_prio_to_weight[nice 0] / [nice 5]
+  EXPECT_NEAR(ratio, want, want * 0.10) << ta.sum_exec_runtime << " vs " << tb.sum_exec_runtime;
+}
+
+TEST_P(sched, yield_alternates_two_tasks_on_one_cpu) {
+  event_log log;
+  std::vector<pid_t> pids;
+  run_task(
+      [&] {
+        for (int i = 1; i <= 2; i++)
+          pids.push_back(spawn(
+              "yielder", [&, i] {
+                for (int k = 0; k < 4; k++) {
+                  log.add(i);
+                  sched_yield();
+                }
+              },
+              on_cpu(0)));
+      },
+      on_cpu(0, SCHED_FIFO, 99));
+  for (pid_t pid : pids) ASSERT_EQ(join(pid, nullptr), 0);
+  // Which of two new CFS tasks runs first is not defined; after that they must alternate.
+  std::vector<int> got = log.get();
+  ASSERT_EQ(got.size(), 8u);
+  for (std::size_t i = 1; i < got.size(); i++) EXPECT_NE(got[i], got[i - 1]) << "at " << i;
+}
+
+TEST_P(sched, sleeps_last_at_least_as_asked) {
+  EXPECT_EQ(run_task([] {
+              auto t0 = std::chrono::steady_clock::now();
+              if (msleep(20)) return 1;
+              auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now() - t0)
+                            .count();
+              if (ms < 20 || ms > 500) return 2;
+              t0 = std::chrono::steady_clock::now();
+              if (nanosleep(50000)) return 3;
+              if (std::chrono::steady_clock::now() - t0 < std::chrono::microseconds(50)) return 4;
+              return 0;
+            }),
+            0);
+}
+
+TEST_P(sched, policy_and_nice_change_at_run_time) {
+  EXPECT_EQ(run_task([] {
+              pid_t self = getpid();
+              if (sched_getscheduler(self) != SCHED_NORMAL) return 1;
+              if (sched_setscheduler(0, SCHED_FIFO, {10})) return 2;
+              if (sched_getscheduler(self) != SCHED_FIFO) return 3;
+              sched_param sp{};
+              if (sched_getparam(self, &sp) || sp.sched_priority != 10) return 4;
+              task_info ti;
+              task_get_info(self, &ti);
+              if (ti.prio != 89) return 5;  // MAX_RT_PRIO - 1 - 10
+              if (sched_setscheduler(0, SCHED_NORMAL, {0})) return 6;
+              if (set_user_nice(0, 7)) return 7;
+              int nice = 0;
+              if (task_nice(0, &nice) || nice != 7) return 8;
+              if (set_user_nice(0, 42) || task_nice(0, &nice) || nice != 19) return 9;  // clamped
+              return 0;
+            }),
+            0);
+}
+
+TEST_P(sched, accounts_user_time_of_a_spinning_task) {
+  pid_t pid = spawn("user", [] { spin_for_ns(300000000); });
+  ASSERT_GT(pid, 0);
+  task_info last;
+  while (task_get_info(pid, &last) == 0 && last.state != 'Z')
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(join(pid, nullptr), 0);
+  // 300 ms of spinning at HZ=1000 (the host may steal some of it on an oversubscribed machine).
+  EXPECT_GE(last.utime + last.stime, 150u);
+  EXPECT_GT(last.utime, last.stime);
+  EXPECT_GE(last.sum_exec_runtime, 150 * 1000000ull);
+  EXPECT_NE(proc_stat().find("cpu0 "), std::string::npos);
+}
+
+TEST_P(sched, spawns_and_joins_many_tasks) {
+  const int n = GetParam() == 4 ? 100000 : 10000;
+  std::atomic<int> ran{0};
+  EXPECT_EQ(run_task([&] {
+              std::vector<pid_t> pids(static_cast<std::size_t>(n));
+              for (auto& pid : pids) {
+                pid = spawn("t", [&] { ran.fetch_add(1, std::memory_order_relaxed); });
+                if (pid <= 0) return 1;
+              }
+              for (pid_t pid : pids)
+                if (join(pid, nullptr)) return 2;
+              return 0;
+            }),
+            0);
+  EXPECT_EQ(ran.load(), n);
+}
+
+TEST_P(sched, refuses_bad_task_attributes_and_creates_nothing) {
+  std::size_t before = task_list().size();
+  auto bad = [](task_attr a) { return spawn("bad", [] {}, a); };
+  task_attr a;
+  a.policy = 7;
+  EXPECT_EQ(bad(a), -EINVAL);
+  a = {};
+  a.policy = SCHED_FIFO;
+  a.rt_priority = 0;
+  EXPECT_EQ(bad(a), -EINVAL);
+  a.rt_priority = 100;
+  EXPECT_EQ(bad(a), -EINVAL);
+  a = {};
+  a.rt_priority = 5;  // a priority for a fair policy
+  EXPECT_EQ(bad(a), -EINVAL);
+  a = {};
+  a.nice = 20;
+  EXPECT_EQ(bad(a), -EINVAL);
+  a.nice = -21;
+  EXPECT_EQ(bad(a), -EINVAL);
+  a = {};
+  a.cpus = cpumask{};
+  EXPECT_EQ(bad(a), -EINVAL);
+  a.cpus = cpumask::of(ncpus());  // beyond nr_cpu_ids: no online CPU
+  EXPECT_EQ(bad(a), -EINVAL);
+  a = {};
+  a.stack_size = 1024;
+  EXPECT_EQ(bad(a), -EINVAL);
+  EXPECT_EQ(task_list().size(), before);
+
+  EXPECT_EQ(join(-5, nullptr), -ESRCH);
+  EXPECT_EQ(join(987654, nullptr), -ESRCH);
+  EXPECT_EQ(sched_setscheduler(987654, SCHED_FIFO, {1}), -ESRCH);
+  // Calls that need task context, from this thread (not a task).
+  EXPECT_EQ(msleep(1), -EPERM);
+  EXPECT_EQ(sched_yield(), -EPERM);
+  EXPECT_EQ(current(), nullptr);
+  EXPECT_EQ(smp_processor_id(), -1);
+  EXPECT_EQ(getpid(), -1);
+  EXPECT_EQ(run_task([] { return join(getpid(), nullptr) == -EDEADLK ? 0 : 1; }), 0);
+  EXPECT_EQ(run_task([] { return sched_setscheduler(0, 9, {0}) == -EINVAL ? 0 : 1; }), 0);
+  EXPECT_EQ(run_task([] { return sched_setscheduler(0, SCHED_RR, {0}) == -EINVAL ? 0 : 1; }), 0);
+  // Stoppers refuse policy changes, as the kernel does.
+  for (const task_info& t : task_list()) {
+    if (!t.stop_class) continue;
+    EXPECT_EQ(sched_setscheduler(t.pid, SCHED_NORMAL, {0}), -EINVAL);
+  }
+}
+
+TEST_P(sched, a_second_join_of_one_task_is_refused) {
+  std::atomic<bool> stop{false};
+  pid_t pid = spawn("sleeper", [&] {
+    while (!stop) msleep(1);
+  });
+  int second = 0;
+  pid_t j1 = spawn("joiner", [&] { return join(pid, nullptr); });
+  while (true) {
+    task_info ti;
+    if (task_get_info(j1, &ti) == 0 && (ti.state == 'S' || ti.state == 'D')) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  second = join(pid, nullptr);
+  stop = true;
+  int code = -1;
+  ASSERT_EQ(join(j1, &code), 0);
+  EXPECT_EQ(code, 0);
+  EXPECT_EQ(second, -EINVAL);
+}
+
+TEST_P(sched, uncaught_exception_ends_the_task_with_efault) {
+  int code = 0;
+  pid_t pid = spawn("thrower", []() -> int { throw std::runtime_error("boom"); });
+  ASSERT_EQ(join(pid, &code), 0);
+  EXPECT_EQ(code, -EFAULT);
+  EXPECT_NE(dmesg().find("uncaught exception: boom"), std::string::npos);
+}
+
+TEST_P(sched, exceptions_in_flight_follow_their_task_across_switches) {
+  // A task switched out inside a catch block must find its own exception when it resumes.
+  std::atomic<int> ok{0};
+  std::vector<pid_t> pids;
+  for (int i = 0; i < 8; i++)
+    pids.push_back(spawn("catcher", [&, i] {
+      try {
+        throw i;
+      } catch (int v) {
+        msleep(2);
+        try {
+          throw;
+        } catch (int again) {
+          if (again == v && std::uncaught_exceptions() == 0) ok++;
+        }
+      }
+    }));
+  for (pid_t pid : pids) ASSERT_EQ(join(pid, nullptr), 0);
+  EXPECT_EQ(ok.load(), 8);
+}
+
+// ---- preempt=full ------------------------------------------------------------------------------
+
+class sched_full : public test::machine {
+  void customize(boot_params& p) override { p.preempt = preempt_model::full; }
+};
+CPUSTOP_INSTANTIATE(sched_full);
+
+TEST_P(sched_full, plain_loop_is_preempted_by_an_rt_wakeup) {
+  std::atomic<bool> stop{false};
+  std::atomic<unsigned long> spins{0};
+  pid_t spinner = spawn("plainloop", [&] {
+    // Never calls into cpustop: only the asynchronous interrupt can take the CPU away.
+    while (!stop.load(std::memory_order_relaxed)) spins.fetch_add(1, std::memory_order_relaxed);
+  }, on_cpu(0));
+  while (spins.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::atomic<bool> rt_ran{false};
+  pid_t rt = spawn("rt", [&] {
+    msleep(10);
+    rt_ran = true;
+    stop = true;
+  }, on_cpu(0, SCHED_FIFO, 50));
+  // The sanitizers defer signals; allow them plenty of time rather than hang.
+  for (int i = 0; i < 30000 && !rt_ran.load(); i++)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_TRUE(rt_ran.load()) << "the rt task never ran: no asynchronous preemption";
+  stop = true;
+  ASSERT_EQ(join(rt, nullptr), 0);
+  ASSERT_EQ(join(spinner, nullptr), 0);
+  cpu_stat st;
+  ASSERT_EQ(cpu_get_stat(0, &st), 0);
+  EXPECT_GT(st.async_preempt, 0u);
+}
+
+TEST_P(sched_full, preempt_disable_keeps_a_plain_loop_on_the_cpu) {
+  std::atomic<bool> rt_ran{false};
+  std::atomic<bool> inside{false};
+  bool rt_ran_inside = true;
+  pid_t spinner = spawn("guarded", [&] {
+    preempt_disable();
+    inside = true;
+    auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(30);
+    while (std::chrono::steady_clock::now() < end) {
+    }
+    rt_ran_inside = rt_ran.load();
+    inside = false;
+    preempt_enable();
+  }, on_cpu(0));
+  while (!inside.load()) std::this_thread::sleep_for(std::chrono::microseconds(100));
+  pid_t rt = spawn("rt", [&] { rt_ran = true; }, on_cpu(0, SCHED_FIFO, 50));
+  ASSERT_EQ(join(rt, nullptr), 0);
+  ASSERT_EQ(join(spinner, nullptr), 0);
+  EXPECT_FALSE(rt_ran_inside);
+}
+
+}  // namespace
+}  // namespace cpustop

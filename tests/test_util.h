@@ -1,0 +1,73 @@
+// Shared helpers: a fixture that boots a machine per test (parameterised over CPU counts) and
+// checks on teardown that nothing is left over.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <string>
+
+#include "cpustop/cpustop.h"
+
+namespace cpustop::test {
+
+inline constexpr unsigned kCpuCounts[] = {1, 2, 4, 8};
+
+// Spins (in a task, with preemption points) for about ns of wall time.
+inline void spin_for_ns(std::uint64_t ns) {
+  auto end = std::chrono::steady_clock::now() + std::chrono::nanoseconds(ns);
+  while (std::chrono::steady_clock::now() < end) cond_resched();
+}
+
+// Runs fn as a task (with attributes attr) and returns its exit code.
+template <class F>
+int run_task(F&& fn, const task_attr& attr = {}) {
+  pid_t pid = spawn("test", std::forward<F>(fn), attr);
+  EXPECT_GT(pid, 0);
+  if (pid <= 0) return pid;
+  int code = -1;
+  EXPECT_EQ(join(pid, &code), 0);
+  return code;
+}
+
+inline task_attr on_cpu(unsigned cpu, int policy = SCHED_NORMAL, int prio = 0) {
+  task_attr a;
+  a.policy = policy;
+  a.rt_priority = prio;
+  a.cpus = cpumask::of(cpu);
+  return a;
+}
+
+inline void check_nothing_left(unsigned nr_cpus) {
+  EXPECT_EQ(num_online_cpus(), nr_cpus) << "an offline CPU is left over";
+  for (unsigned c = 0; c < nr_cpus; c++) EXPECT_EQ(cpu_stop_queued(c), 0u) << "cpu" << c;
+  for (const task_info& t : task_list())
+    EXPECT_TRUE(t.kthread || t.pid == 1) << "task " << t.pid << " (" << t.comm << ") left over";
+}
+
+class machine : public ::testing::TestWithParam<unsigned> {
+ protected:
+  virtual void customize(boot_params&) {}
+  void SetUp() override {
+    boot_params p;
+    p.nr_cpus = GetParam();
+    customize(p);
+    ASSERT_EQ(boot(p), 0);
+  }
+  void TearDown() override {
+    check_nothing_left(GetParam());
+    EXPECT_EQ(shutdown(), 0);
+  }
+  unsigned ncpus() const { return GetParam(); }
+};
+
+inline std::string cpus_name(const ::testing::TestParamInfo<unsigned>& info) {
+  return std::to_string(info.param) + "cpus";
+}
+
+#define CPUSTOP_INSTANTIATE(fixture) \
+  INSTANTIATE_TEST_SUITE_P(cpus, fixture, ::testing::ValuesIn(::cpustop::test::kCpuCounts), \
+                           ::cpustop::test::cpus_name)
+
+}  // namespace cpustop::test
