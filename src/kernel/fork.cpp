@@ -216,8 +216,11 @@ void release_task(task_struct* p) {
 
 void do_exit(int code) {
   task_struct* p = get_current();
-  p->flags |= PF_EXITING;
-  p->exit_code = code;
+  {
+    spin_irqsave_guard g(&p->pi_lock);  // readers of flags (proc, kthread_park) hold it
+    p->flags |= PF_EXITING;
+    p->exit_code = code;
+  }
   trace_sched_process_exit(p);
   if (p->detached) {
     p->exit_state.store(EXIT_DEAD, std::memory_order_release);

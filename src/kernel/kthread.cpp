@@ -116,10 +116,14 @@ int kthreadd(void*) {
 }
 
 void kthreadd_stop() {
+  task_struct* k = kthreadd_task;
+  // Hold a reference: kthreadd may see the flag and exit while we are still waking it.
+  get_task_struct(k);
   init_completion(&kthreadd_exited);
   kthreadd_should_exit.store(true, std::memory_order_release);
-  wake_up_process(kthreadd_task);
+  wake_up_process(k);
   wait_for_completion(&kthreadd_exited);
+  put_task_struct(k);
   kthreadd_should_exit.store(false, std::memory_order_relaxed);
   kthreadd_task = nullptr;
 }

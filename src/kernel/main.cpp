@@ -207,7 +207,12 @@ int shutdown() {
   // Every user task must be gone; zombies nobody joined are reaped here.
   int alive = 0;
   for_each_process([&](task_struct* p) {
-    if ((p->flags & PF_KTHREAD) || p->pid == 1) return;
+    unsigned flags;
+    {
+      spin_irqsave_guard g(&p->pi_lock);
+      flags = p->flags;
+    }
+    if ((flags & PF_KTHREAD) || p->pid == 1) return;
     if (p->exit_state.load() == EXIT_ZOMBIE) {
       if (!p->join_claimed.exchange(true)) release_task(p);
       return;

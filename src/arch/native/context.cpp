@@ -94,11 +94,16 @@ void context_init_thread(context* ctx) {
 
 void context_make(context* ctx, const stack& s, void (*entry)(void*)) {
   *ctx = context{};
+#if CPUSTOP_ASAN
+  // A pooled stack keeps the poison of the dead task's frames, which never returned.
+  __asan_unpoison_memory_region(s.base, s.size);
+#endif
   char* top = static_cast<char*>(s.base) + s.size;
   ctx->fctx = bctx::make_fcontext(top, s.size, trampoline);
   ctx->stack_bottom = s.base;
   ctx->stack_size = s.size;
   ctx->entry = entry;
+  ctx->owns_fiber = true;
 #if CPUSTOP_TSAN
   ctx->tsan_fiber = __tsan_create_fiber(0);
 #endif
@@ -125,8 +130,9 @@ void* context_switch(context* prev, context* next, void* data, bool prev_dead) {
 
 void context_destroy(context* ctx) {
 #if CPUSTOP_TSAN
-  if (ctx->tsan_fiber) __tsan_destroy_fiber(ctx->tsan_fiber);
+  if (ctx->owns_fiber && ctx->tsan_fiber) __tsan_destroy_fiber(ctx->tsan_fiber);
 #endif
+  ctx->owns_fiber = false;
   ctx->tsan_fiber = nullptr;
   ctx->fctx = nullptr;
 }
