@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <string>
+#include <thread>
 
 #include "cpustop/cpustop.h"
 
@@ -29,6 +30,17 @@ int run_task(F&& fn, const task_attr& attr = {}) {
   int code = -1;
   EXPECT_EQ(join(pid, &code), 0);
   return code;
+}
+
+// Waits until pid is gone (kthread_stop returns before the thread has finished exiting, as in
+// the kernel). Returns false after a few seconds.
+inline bool wait_gone(pid_t pid) {
+  task_info ti;
+  for (int i = 0; i < 5000; i++) {
+    if (task_get_info(pid, &ti) == -ESRCH) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return false;
 }
 
 inline task_attr on_cpu(unsigned cpu, int policy = SCHED_NORMAL, int prio = 0) {
