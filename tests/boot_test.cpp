@@ -62,8 +62,8 @@ TEST_P(boot_order, initcalls_run_level_by_level_early_before_smp) {
   }
   ASSERT_EQ(boot(p), 0);
   EXPECT_EQ(shutdown(), 0);
-  std::vector<std::string> want = {"early", "pure", "core", "postcore", "arch",
-                                   "subsys", "fs", "device_sync", "late"};
+  std::vector<std::string> want = {"early",  "pure", "core",        "postcore", "arch",
+                                   "subsys", "fs",   "device_sync", "late"};
   EXPECT_EQ(seen, want);
   EXPECT_EQ(early_online, 1u) << "early initcalls run before smp_init in the Linux order";
 }

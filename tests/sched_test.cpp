@@ -42,13 +42,17 @@ TEST_P(sched, stop_runs_first_then_rt_by_priority_then_fair_then_idle) {
                         "rt" + std::to_string(prio), [&, prio] { log.add(prio); },
                         on_cpu(0, prio == 30 ? SCHED_RR : SCHED_FIFO, prio)));
                   for (int i = 0; i < 2; i++)
-                    pids.push_back(spawn("fair" + std::to_string(i), [&] { log.add(kFair); },
-                                         on_cpu(0)));
-                  pids.push_back(spawn("idlepol", [&] { log.add(kFair); }, on_cpu(0, SCHED_IDLE)));
-                  EXPECT_TRUE(stop_one_cpu_nowait(0, [](void* l) {
-                    static_cast<event_log*>(l)->add(kStop);
-                    return 0;
-                  }, &log, &work));
+                    pids.push_back(spawn(
+                        "fair" + std::to_string(i), [&] { log.add(kFair); }, on_cpu(0)));
+                  pids.push_back(spawn(
+                      "idlepol", [&] { log.add(kFair); }, on_cpu(0, SCHED_IDLE)));
+                  EXPECT_TRUE(stop_one_cpu_nowait(
+                      0,
+                      [](void* l) {
+                        static_cast<event_log*>(l)->add(kStop);
+                        return 0;
+                      },
+                      &log, &work));
                   preempt_enable();  // the stopper preempts us here, before anything else
                   return 0;
                 },
@@ -86,7 +90,8 @@ TEST_P(sched, fifo_runs_in_queue_order_without_interleaving) {
       [&] {
         for (int i = 1; i <= 3; i++)
           pids.push_back(spawn(
-              "fifo", [&, i] {
+              "fifo",
+              [&, i] {
                 log.add(i);
                 spin_for_ns(2000000);
                 log.add(-i);
@@ -108,7 +113,8 @@ TEST_P(sched, round_robin_rotates_at_the_time_slice) {
       [&] {
         for (int i = 1; i <= 2; i++)
           pids.push_back(spawn(
-              "rr", [&, i] {
+              "rr",
+              [&, i] {
                 task_info self;
                 do {
                   if (last.exchange(i) != i) switches++;
@@ -128,17 +134,23 @@ TEST_P(sched, round_robin_rotates_at_the_time_slice) {
 TEST_P(sched, woken_rt_task_preempts_a_fair_one) {
   std::atomic<bool> stop{false};
   std::atomic<std::int64_t> late_ns{-1};
-  pid_t spinner = spawn("spinner", [&] {
-    while (!stop.load()) cond_resched();
-  }, on_cpu(0));
-  pid_t rt = spawn("rt", [&] {
-    auto t0 = std::chrono::steady_clock::now();
-    msleep(20);
-    late_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                  std::chrono::steady_clock::now() - t0 - std::chrono::milliseconds(20))
-                  .count();
-    stop = true;
-  }, on_cpu(0, SCHED_FIFO, 10));
+  pid_t spinner = spawn(
+      "spinner",
+      [&] {
+        while (!stop.load()) cond_resched();
+      },
+      on_cpu(0));
+  pid_t rt = spawn(
+      "rt",
+      [&] {
+        auto t0 = std::chrono::steady_clock::now();
+        msleep(20);
+        late_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::steady_clock::now() - t0 - std::chrono::milliseconds(20))
+                      .count();
+        stop = true;
+      },
+      on_cpu(0, SCHED_FIFO, 10));
   ASSERT_EQ(join(rt, nullptr), 0);
   ASSERT_EQ(join(spinner, nullptr), 0);
   EXPECT_GE(late_ns.load(), 0);
@@ -164,7 +176,8 @@ TEST_P(sched, fair_tasks_share_by_nice_weight) {
   stop = true;
   ASSERT_EQ(join(a, nullptr), 0);
   ASSERT_EQ(join(b, nullptr), 0);
-  double ratio = static_cast<double>(ta.sum_exec_runtime) / static_cast<double>(tb.sum_exec_runtime);
+  double ratio =
+      static_cast<double>(ta.sum_exec_runtime) / static_cast<double>(tb.sum_exec_runtime);
   double want = 1024.0 / 335.0;  // sched_prio_to_weight[nice 0] / [nice 5]
   EXPECT_NEAR(ratio, want, want * 0.10) << ta.sum_exec_runtime << " vs " << tb.sum_exec_runtime;
 }
@@ -176,7 +189,8 @@ TEST_P(sched, yield_alternates_two_tasks_on_one_cpu) {
       [&] {
         for (int i = 1; i <= 2; i++)
           pids.push_back(spawn(
-              "yielder", [&, i] {
+              "yielder",
+              [&, i] {
                 for (int k = 0; k < 4; k++) {
                   log.add(i);
                   sched_yield();
@@ -262,7 +276,10 @@ TEST_P(sched, spawns_and_joins_many_tasks) {
 
 TEST_P(sched, refuses_bad_task_attributes_and_creates_nothing) {
   std::size_t before = task_list().size();
-  auto bad = [](task_attr a) { return spawn("bad", [] {}, a); };
+  auto bad = [](task_attr a) {
+    return spawn(
+        "bad", [] {}, a);
+  };
   task_attr a;
   a.policy = 7;
   EXPECT_EQ(bad(a), -EINVAL);
@@ -368,17 +385,23 @@ CPUSTOP_INSTANTIATE(sched_full);
 TEST_P(sched_full, plain_loop_is_preempted_by_an_rt_wakeup) {
   std::atomic<bool> stop{false};
   std::atomic<unsigned long> spins{0};
-  pid_t spinner = spawn("plainloop", [&] {
-    // Never calls into cpustop: only the asynchronous interrupt can take the CPU away.
-    while (!stop.load(std::memory_order_relaxed)) spins.fetch_add(1, std::memory_order_relaxed);
-  }, on_cpu(0));
+  pid_t spinner = spawn(
+      "plainloop",
+      [&] {
+        // Never calls into cpustop: only the asynchronous interrupt can take the CPU away.
+        while (!stop.load(std::memory_order_relaxed)) spins.fetch_add(1, std::memory_order_relaxed);
+      },
+      on_cpu(0));
   while (spins.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   std::atomic<bool> rt_ran{false};
-  pid_t rt = spawn("rt", [&] {
-    msleep(10);
-    rt_ran = true;
-    stop = true;
-  }, on_cpu(0, SCHED_FIFO, 50));
+  pid_t rt = spawn(
+      "rt",
+      [&] {
+        msleep(10);
+        rt_ran = true;
+        stop = true;
+      },
+      on_cpu(0, SCHED_FIFO, 50));
   // The sanitizers defer signals; allow them plenty of time rather than hang.
   for (int i = 0; i < 30000 && !rt_ran.load(); i++)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -395,18 +418,22 @@ TEST_P(sched_full, preempt_disable_keeps_a_plain_loop_on_the_cpu) {
   std::atomic<bool> rt_ran{false};
   std::atomic<bool> inside{false};
   bool rt_ran_inside = true;
-  pid_t spinner = spawn("guarded", [&] {
-    preempt_disable();
-    inside = true;
-    auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(30);
-    while (std::chrono::steady_clock::now() < end) {
-    }
-    rt_ran_inside = rt_ran.load();
-    inside = false;
-    preempt_enable();
-  }, on_cpu(0));
+  pid_t spinner = spawn(
+      "guarded",
+      [&] {
+        preempt_disable();
+        inside = true;
+        auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(30);
+        while (std::chrono::steady_clock::now() < end) {
+        }
+        rt_ran_inside = rt_ran.load();
+        inside = false;
+        preempt_enable();
+      },
+      on_cpu(0));
   while (!inside.load()) std::this_thread::sleep_for(std::chrono::microseconds(100));
-  pid_t rt = spawn("rt", [&] { rt_ran = true; }, on_cpu(0, SCHED_FIFO, 50));
+  pid_t rt = spawn(
+      "rt", [&] { rt_ran = true; }, on_cpu(0, SCHED_FIFO, 50));
   ASSERT_EQ(join(rt, nullptr), 0);
   ASSERT_EQ(join(spinner, nullptr), 0);
   EXPECT_FALSE(rt_ran_inside);

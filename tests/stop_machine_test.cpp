@@ -18,7 +18,9 @@ using test::run_task;
 class stop : public test::machine {};
 CPUSTOP_INSTANTIATE(stop);
 
-int return_cpu(void*) { return smp_processor_id(); }
+int return_cpu(void*) {
+  return smp_processor_id();
+}
 
 TEST_P(stop, stop_one_cpu_runs_fn_on_that_cpu_and_returns_its_value) {
   for (unsigned cpu = 0; cpu < ncpus(); cpu++) {
@@ -43,12 +45,13 @@ TEST_P(stop, the_stop_function_runs_in_the_stopper_atomically) {
   int count = -1;
   bool atomic = false;
   std::string info;
-  EXPECT_EQ(stop_one_cpu(0, [&] {
-              task_get_info(getpid(), &who);
-              count = preempt_count();
-              atomic = !preemptible();
-              info = print_stop_info("", current());
-            }),
+  EXPECT_EQ(stop_one_cpu(0,
+                         [&] {
+                           task_get_info(getpid(), &who);
+                           count = preempt_count();
+                           atomic = !preemptible();
+                           info = print_stop_info("", current());
+                         }),
             0);
   EXPECT_EQ(who.comm, "migration/0");
   EXPECT_TRUE(who.stop_class);
@@ -67,17 +70,23 @@ TEST_P(stop, stop_one_cpu_nowait_runs_once_and_refuses_a_queued_buffer) {
   for (unsigned cpu = 0; cpu < ncpus(); cpu++) {
     std::atomic<int> runs{0};
     cpu_stop_work work;
-    EXPECT_TRUE(stop_one_cpu_nowait(cpu, [](void* a) {
-      static_cast<std::atomic<int>*>(a)->fetch_add(1);
-      return 0;
-    }, &runs, &work));
+    EXPECT_TRUE(stop_one_cpu_nowait(
+        cpu,
+        [](void* a) {
+          static_cast<std::atomic<int>*>(a)->fetch_add(1);
+          return 0;
+        },
+        &runs, &work));
     while (runs.load() == 0) std::this_thread::yield();
     // Done with it once fn started: reusable.
     while (work.queued.load()) std::this_thread::yield();
-    EXPECT_TRUE(stop_one_cpu_nowait(cpu, [](void* a) {
-      static_cast<std::atomic<int>*>(a)->fetch_add(1);
-      return 0;
-    }, &runs, &work));
+    EXPECT_TRUE(stop_one_cpu_nowait(
+        cpu,
+        [](void* a) {
+          static_cast<std::atomic<int>*>(a)->fetch_add(1);
+          return 0;
+        },
+        &runs, &work));
     while (runs.load() < 2) std::this_thread::yield();
     EXPECT_EQ(runs.load(), 2);
   }
@@ -97,8 +106,8 @@ TEST_P(stop, a_nowait_buffer_is_never_queued_twice) {
   };
   ASSERT_TRUE(stop_one_cpu_nowait(cpu, hold, &blocker));
   auto count = [&] { runs++; };
-  ASSERT_TRUE(stop_one_cpu_nowait(cpu, count, &w));  // queued behind the blocker
-  EXPECT_FALSE(stop_one_cpu_nowait(cpu, count, &w));  // still queued: refused
+  ASSERT_TRUE(stop_one_cpu_nowait(cpu, count, &w));                   // queued behind the blocker
+  EXPECT_FALSE(stop_one_cpu_nowait(cpu, count, &w));                  // still queued: refused
   EXPECT_FALSE(stop_one_cpu_nowait((cpu + 1) % ncpus(), count, &w));  // on any CPU
   release = true;
   while (runs.load() == 0) std::this_thread::yield();
@@ -132,10 +141,11 @@ TEST_P(stop, stop_two_cpus_runs_on_cpu1_while_cpu2_is_stopped) {
 TEST_P(stop, stop_cpus_collects_results_and_try_stop_cpus_backs_off) {
   cpumask all = cpumask::first_n(ncpus());
   std::array<std::atomic<int>, NR_CPUS> hits{};
-  EXPECT_EQ(stop_cpus(&all, [&] {
-              hits[static_cast<std::size_t>(smp_processor_id())]++;
-              return 0;
-            }),
+  EXPECT_EQ(stop_cpus(&all,
+                      [&] {
+                        hits[static_cast<std::size_t>(smp_processor_id())]++;
+                        return 0;
+                      }),
             0);
   for (unsigned c = 0; c < ncpus(); c++) EXPECT_EQ(hits[c].load(), 1) << "cpu" << c;
   // Different errors on different CPUs: one of them comes back.
@@ -151,12 +161,15 @@ TEST_P(stop, stop_cpus_collects_results_and_try_stop_cpus_backs_off) {
   // While one stop_cpus holds the shared buffers, try_stop_cpus returns -EAGAIN.
   std::atomic<bool> inside{false}, release{false};
   cpumask first = cpumask::of(0);
-  pid_t holder = spawn("holder", [&] {
-    return stop_cpus(&first, [&] {
-      inside = true;
-      while (!release.load()) arch::cpu_relax();
-    });
-  }, on_cpu(ncpus() - 1));
+  pid_t holder = spawn(
+      "holder",
+      [&] {
+        return stop_cpus(&first, [&] {
+          inside = true;
+          while (!release.load()) arch::cpu_relax();
+        });
+      },
+      on_cpu(ncpus() - 1));
   while (!inside.load()) std::this_thread::yield();
   cpumask last = cpumask::of(ncpus() - 1);
   int tried = ncpus() > 1 ? try_stop_cpus(&last, return_cpu, nullptr) : -EAGAIN;
@@ -201,12 +214,15 @@ TEST_P(stop, while_stop_machine_runs_nothing_else_runs_anywhere) {
     int i = 0;
     for (auto attr : {on_cpu(c), on_cpu(c, SCHED_RR, 10), on_cpu(c, SCHED_BATCH)}) {
       std::atomic<unsigned long>* p = &progress[3 * c + static_cast<unsigned>(i++)];
-      pids.push_back(spawn("busy", [&done, p] {
-        while (!done.load()) {
-          p->fetch_add(1, std::memory_order_relaxed);
-          if ((p->load(std::memory_order_relaxed) & 63) == 0) cond_resched();
-        }
-      }, attr));
+      pids.push_back(spawn(
+          "busy",
+          [&done, p] {
+            while (!done.load()) {
+              p->fetch_add(1, std::memory_order_relaxed);
+              if ((p->load(std::memory_order_relaxed) & 63) == 0) cond_resched();
+            }
+          },
+          attr));
     }
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -214,19 +230,21 @@ TEST_P(stop, while_stop_machine_runs_nothing_else_runs_anywhere) {
   std::atomic<int> participants{0};
   cpumask all = cpumask::first_n(ncpus());
   for (int round = 0; round < 5; round++) {
-    EXPECT_EQ(stop_machine([&] {
-                participants++;
-                if (!irqs_disabled()) irqs_off_everywhere = false;
-                if (smp_processor_id() != 0) return 0;
-                // Only CPU 0 samples: everything is stopped, so nothing may move.
-                std::vector<unsigned long> before;
-                for (auto& p : progress) before.push_back(p.load());
-                auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(5);
-                while (std::chrono::steady_clock::now() < end) arch::cpu_relax();
-                for (std::size_t i = 0; i < progress.size(); i++)
-                  if (progress[i].load() != before[i]) moved = true;
-                return 0;
-              }, &all),
+    EXPECT_EQ(stop_machine(
+                  [&] {
+                    participants++;
+                    if (!irqs_disabled()) irqs_off_everywhere = false;
+                    if (smp_processor_id() != 0) return 0;
+                    // Only CPU 0 samples: everything is stopped, so nothing may move.
+                    std::vector<unsigned long> before;
+                    for (auto& p : progress) before.push_back(p.load());
+                    auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(5);
+                    while (std::chrono::steady_clock::now() < end) arch::cpu_relax();
+                    for (std::size_t i = 0; i < progress.size(); i++)
+                      if (progress[i].load() != before[i]) moved = true;
+                    return 0;
+                  },
+                  &all),
               0);
   }
   done = true;
@@ -239,15 +257,18 @@ TEST_P(stop, while_stop_machine_runs_nothing_else_runs_anywhere) {
 TEST_P(stop, stop_work_preempts_a_busy_cpu_at_its_next_preemption_point) {
   std::atomic<bool> done{false};
   unsigned cpu = ncpus() - 1;
-  pid_t hog = spawn("hog", [&] {
-    while (!done.load()) cond_resched();
-  }, on_cpu(cpu, SCHED_FIFO, 99));
+  pid_t hog = spawn(
+      "hog",
+      [&] {
+        while (!done.load()) cond_resched();
+      },
+      on_cpu(cpu, SCHED_FIFO, 99));
   std::this_thread::sleep_for(std::chrono::milliseconds(5));
   auto t0 = std::chrono::steady_clock::now();
   EXPECT_EQ(stop_one_cpu(cpu, return_cpu, nullptr), static_cast<int>(cpu));
-  auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-                std::chrono::steady_clock::now() - t0)
-                .count();
+  auto us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
   done = true;
   ASSERT_EQ(join(hog, nullptr), 0);
   EXPECT_LT(us, 200000) << "the stopper waited for a FIFO 99 hog";
@@ -255,7 +276,8 @@ TEST_P(stop, stop_work_preempts_a_busy_cpu_at_its_next_preemption_point) {
 
 TEST_P(stop, a_throwing_stop_function_returns_efault_and_the_stopper_goes_on) {
   unsigned cpu = ncpus() - 1;
-  EXPECT_EQ(stop_one_cpu(cpu, []() -> int { throw std::runtime_error("stop fn failed"); }), -EFAULT);
+  EXPECT_EQ(stop_one_cpu(cpu, []() -> int { throw std::runtime_error("stop fn failed"); }),
+            -EFAULT);
   EXPECT_NE(dmesg().find("threw: stop fn failed"), std::string::npos);
   EXPECT_EQ(stop_one_cpu(cpu, return_cpu, nullptr), static_cast<int>(cpu));
   cpumask all = cpumask::first_n(ncpus());
@@ -265,12 +287,13 @@ TEST_P(stop, a_throwing_stop_function_returns_efault_and_the_stopper_goes_on) {
 
 TEST_P(stop, sleeping_apis_from_a_stop_function_return_edeadlk) {
   int nested_one = 0, nested_two = 0, nested_machine = 0, slept = 0;
-  EXPECT_EQ(stop_one_cpu(0, [&] {
-              nested_one = stop_one_cpu(0, return_cpu, nullptr);
-              nested_two = stop_two_cpus(0, ncpus() > 1 ? 1 : 0, return_cpu, nullptr);
-              nested_machine = stop_machine([] { return 0; });
-              slept = msleep(1);
-            }),
+  EXPECT_EQ(stop_one_cpu(0,
+                         [&] {
+                           nested_one = stop_one_cpu(0, return_cpu, nullptr);
+                           nested_two = stop_two_cpus(0, ncpus() > 1 ? 1 : 0, return_cpu, nullptr);
+                           nested_machine = stop_machine([] { return 0; });
+                           slept = msleep(1);
+                         }),
             0);
   EXPECT_EQ(nested_one, -EDEADLK);
   EXPECT_EQ(nested_two, ncpus() > 1 ? -EDEADLK : -EINVAL);
@@ -306,14 +329,17 @@ TEST_P(stop, concurrent_stop_two_cpus_cycles_never_deadlock) {
   std::vector<pid_t> pids;
   for (unsigned k = 0; k < ncpus(); k++) {
     unsigned a = k, b = (k + 1) % ncpus();
-    pids.push_back(spawn("pair", [&, a, b] {
-      for (int i = 0; i < 200; i++) {
-        if (stop_two_cpus(a, b, [] { return 0; }) != 0) return 1;
-        if (stop_two_cpus(b, a, [] { return 0; }) != 0) return 2;
-      }
-      done++;
-      return 0;
-    }, on_cpu(a)));
+    pids.push_back(spawn(
+        "pair",
+        [&, a, b] {
+          for (int i = 0; i < 200; i++) {
+            if (stop_two_cpus(a, b, [] { return 0; }) != 0) return 1;
+            if (stop_two_cpus(b, a, [] { return 0; }) != 0) return 2;
+          }
+          done++;
+          return 0;
+        },
+        on_cpu(a)));
   }
   for (pid_t pid : pids) {
     int code = -1;
@@ -330,10 +356,13 @@ TEST_P(stop, stop_two_cpus_mixed_with_stop_machine_storms_finishes) {
   std::atomic<long> pairs{0}, machines{0};
   std::vector<pid_t> pids;
   for (unsigned k = 0; k < ncpus(); k++)
-    pids.push_back(spawn("pair", [&, k] {
-      for (int i = 0; i < 100; i++)
-        if (stop_two_cpus(k, (k + 1) % ncpus(), [] { return 0; }) == 0) pairs++;
-    }, on_cpu(k)));
+    pids.push_back(spawn(
+        "pair",
+        [&, k] {
+          for (int i = 0; i < 100; i++)
+            if (stop_two_cpus(k, (k + 1) % ncpus(), [] { return 0; }) == 0) pairs++;
+        },
+        on_cpu(k)));
   pids.push_back(spawn("machine", [&] {
     cpumask all = cpumask::first_n(ncpus());
     for (int i = 0; i < 20; i++)
@@ -370,9 +399,12 @@ TEST_P(stop_full, stop_work_preempts_a_task_that_never_calls_cpustop) {
   std::atomic<bool> done{false};
   std::atomic<unsigned long> spins{0};
   unsigned cpu = ncpus() - 1;
-  pid_t hog = spawn("plainhog", [&] {
-    while (!done.load(std::memory_order_relaxed)) spins.fetch_add(1, std::memory_order_relaxed);
-  }, on_cpu(cpu, SCHED_FIFO, 99));
+  pid_t hog = spawn(
+      "plainhog",
+      [&] {
+        while (!done.load(std::memory_order_relaxed)) spins.fetch_add(1, std::memory_order_relaxed);
+      },
+      on_cpu(cpu, SCHED_FIFO, 99));
   while (spins.load() == 0) std::this_thread::yield();
   EXPECT_EQ(stop_one_cpu(cpu, return_cpu, nullptr), static_cast<int>(cpu));
   done = true;

@@ -44,15 +44,21 @@ TEST(stress_stop, random_mix_of_every_api_on_8_cpus) {
   std::vector<pid_t> load;
   // Background load of both classes.
   for (unsigned c = 0; c < n; c++) {
-    load.push_back(spawn("fair", [&] {
-      while (!stop_all.load()) test::spin_for_ns(200000);
-    }, on_cpu(c)));
-    load.push_back(spawn("rt", [&] {
-      while (!stop_all.load()) {
-        test::spin_for_ns(50000);
-        msleep(1);
-      }
-    }, on_cpu(c, SCHED_FIFO, 10 + static_cast<int>(c))));
+    load.push_back(spawn(
+        "fair",
+        [&] {
+          while (!stop_all.load()) test::spin_for_ns(200000);
+        },
+        on_cpu(c)));
+    load.push_back(spawn(
+        "rt",
+        [&] {
+          while (!stop_all.load()) {
+            test::spin_for_ns(50000);
+            msleep(1);
+          }
+        },
+        on_cpu(c, SCHED_FIFO, 10 + static_cast<int>(c))));
   }
 
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(stress_seconds());

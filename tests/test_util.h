@@ -78,7 +78,7 @@ inline std::string cpus_name(const ::testing::TestParamInfo<unsigned>& info) {
   return std::to_string(info.param) + "cpus";
 }
 
-#define CPUSTOP_INSTANTIATE(fixture) \
+#define CPUSTOP_INSTANTIATE(fixture)                                                        \
   INSTANTIATE_TEST_SUITE_P(cpus, fixture, ::testing::ValuesIn(::cpustop::test::kCpuCounts), \
                            ::cpustop::test::cpus_name)
 

@@ -64,7 +64,8 @@ TEST_P(tracing, stop_one_cpu_shows_queue_start_and_finish_by_migration_n) {
   EXPECT_NE(f[0].fields.find("ret=5"), std::string::npos);
   EXPECT_LE(q[0].ts_ns, s[0].ts_ns);
   EXPECT_LE(s[0].ts_ns, f[0].ts_ns);
-  EXPECT_NE(s[0].flags.find('1'), std::string::npos) << "the stop function runs with preempt count 1";
+  EXPECT_NE(s[0].flags.find('1'), std::string::npos)
+      << "the stop function runs with preempt count 1";
 }
 
 TEST_P(tracing, ftrace_text_lines_have_the_kernel_layout) {
@@ -74,7 +75,8 @@ TEST_P(tracing, ftrace_text_lines_have_the_kernel_layout) {
   trace_event_enable("sched:*", false);
   std::string text = trace_text();
   EXPECT_EQ(text.rfind("# tracer: nop\n", 0), 0u);
-  std::regex line(R"(^ *\S+-\d+ +\[\d{3}\] [d.][N.][hHs.][0-9a-f.][0-9a-f.] +\d+\.\d{6}: sched_switch: prev_comm=\S+ prev_pid=\d+ prev_prio=\d+ prev_state=[RSDPIX]\+? ==> next_comm=\S+ next_pid=\d+ next_prio=\d+$)");
+  std::regex line(
+      R"(^ *\S+-\d+ +\[\d{3}\] [d.][N.][hHs.][0-9a-f.][0-9a-f.] +\d+\.\d{6}: sched_switch: prev_comm=\S+ prev_pid=\d+ prev_prio=\d+ prev_state=[RSDPIX]\+? ==> next_comm=\S+ next_pid=\d+ next_prio=\d+$)");
   int matched = 0;
   std::size_t start = 0;
   while (start < text.size()) {

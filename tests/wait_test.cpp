@@ -62,7 +62,8 @@ TEST_P(waits, wait_event_sees_the_condition_change) {
     ASSERT_EQ(join(pid, &code), 0);
     EXPECT_EQ(code, 1);
   }
-  EXPECT_FALSE(wait_event_timeout(wq, [&] { return stage.load() == 2; }, 1000000));
+  EXPECT_FALSE(wait_event_timeout(
+      wq, [&] { return stage.load() == 2; }, 1000000));
 }
 
 TEST_P(waits, mutex_serialises_tasks_on_every_cpu) {
@@ -120,10 +121,11 @@ std::atomic<int> softirq_ran_on{-1};
 std::atomic<int> softirq_runs{0};
 
 TEST_P(waits, softirq_runs_on_the_raising_cpu) {
-  ASSERT_EQ(open_softirq(TASKLET_SOFTIRQ, [] {
-              softirq_ran_on = smp_processor_id();
-              softirq_runs++;
-            }),
+  ASSERT_EQ(open_softirq(TASKLET_SOFTIRQ,
+                         [] {
+                           softirq_ran_on = smp_processor_id();
+                           softirq_runs++;
+                         }),
             0);
   unsigned cpu = ncpus() - 1;
   EXPECT_EQ(run_task(

@@ -17,13 +17,13 @@ inline constexpr unsigned USER_HZ = 100;  // /proc reports times in clock ticks 
 struct task_info {
   pid_t pid = 0;
   std::string comm;
-  char state = '?';         // R S D P I Z X, as /proc/<pid>/stat
-  bool kthread = false;     // shown in brackets by ps
-  int policy = 0;           // SCHED_*
-  int rt_priority = 0;      // 1..99 for SCHED_FIFO/SCHED_RR
+  char state = '?';      // R S D P I Z X, as /proc/<pid>/stat
+  bool kthread = false;  // shown in brackets by ps
+  int policy = 0;        // SCHED_*
+  int rt_priority = 0;   // 1..99 for SCHED_FIFO/SCHED_RR
   int nice = 0;
-  int prio = 0;             // the kernel's internal priority (0..139)
-  int cpu = -1;             // the CPU it runs or last ran on
+  int prio = 0;  // the kernel's internal priority (0..139)
+  int cpu = -1;  // the CPU it runs or last ran on
   cpumask cpus_allowed;
   std::uint64_t utime = 0, stime = 0;  // jiffies (1/HZ s)
   std::uint64_t sum_exec_runtime = 0;  // ns

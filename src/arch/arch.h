@@ -135,7 +135,7 @@ struct context {
   const void* stack_bottom = nullptr;
   std::size_t stack_size = 0;
   void* tsan_fiber = nullptr;
-  bool owns_fiber = false;  // made by context_make (not an OS thread's own context)
+  bool owns_fiber = false;    // made by context_make (not an OS thread's own context)
   void* eh_caught = nullptr;  // libstdc++ __cxa_eh_globals, per fiber
   unsigned eh_uncaught = 0;
 };

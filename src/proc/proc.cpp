@@ -67,7 +67,9 @@ void fill_info(task_struct* p, task_info* out) {
   out->stop_class = p->sched_class == &stop_sched_class;
 }
 
-u64 jiffies_to_clock_t(u64 j) { return j * USER_HZ / HZ; }
+u64 jiffies_to_clock_t(u64 j) {
+  return j * USER_HZ / HZ;
+}
 
 }  // namespace
 
@@ -159,9 +161,8 @@ std::string proc_pid_status(pid_t pid) {
       "Name:\t{}\nState:\t{}\nTgid:\t{}\nPid:\t{}\nPPid:\t{}\nKthread:\t{}\nThreads:\t1\n"
       "Cpus_allowed:\t{}\nCpus_allowed_list:\t{}\nvoluntary_ctxt_switches:\t{}\n"
       "nonvoluntary_ctxt_switches:\t{}\n",
-      t.comm, state_name(t.state), t.pid, t.pid, t.kthread || t.pid == 1 ? 0 : 1,
-      t.kthread ? 1 : 0, cpumask_to_hex(t.cpus_allowed), cpumask_to_cpulist(t.cpus_allowed),
-      t.nvcsw, t.nivcsw);
+      t.comm, state_name(t.state), t.pid, t.pid, t.kthread || t.pid == 1 ? 0 : 1, t.kthread ? 1 : 0,
+      cpumask_to_hex(t.cpus_allowed), cpumask_to_cpulist(t.cpus_allowed), t.nvcsw, t.nivcsw);
 }
 
 std::string proc_stat() {
@@ -200,16 +201,16 @@ std::string proc_stat() {
 }
 
 std::string ps_table(bool with_idle) {
-  std::string out = fmt::format("{:>7} {:<18} {:>3} {:>6} {:>3} {:>3} {:>3} {:<4} {:>6} {:>6}\n",
-                                "PID", "COMMAND", "CLS", "RTPRIO", "NI", "PRI", "PSR", "STAT",
-                                "UTIME", "STIME");
+  std::string out =
+      fmt::format("{:>7} {:<18} {:>3} {:>6} {:>3} {:>3} {:>3} {:<4} {:>6} {:>6}\n", "PID",
+                  "COMMAND", "CLS", "RTPRIO", "NI", "PRI", "PSR", "STAT", "UTIME", "STIME");
   for (const task_info& t : task_list(with_idle)) {
     bool rt = t.policy == SCHED_FIFO || t.policy == SCHED_RR;
     std::string comm = t.kthread ? "[" + t.comm + "]" : t.comm;
     // procps "pri": 39 - priority, where priority is prio - 100 (so FIFO 99 shows 139).
     int pri = 39 - (t.prio - MAX_RT_PRIO);
-    out += fmt::format("{:>7} {:<18} {:>3} {:>6} {:>3} {:>3} {:>3} {:<4} {:>6} {:>6}\n", t.pid, comm,
-                       sched_policy_cls(t.policy), rt ? std::to_string(t.rt_priority) : "-",
+    out += fmt::format("{:>7} {:<18} {:>3} {:>6} {:>3} {:>3} {:>3} {:<4} {:>6} {:>6}\n", t.pid,
+                       comm, sched_policy_cls(t.policy), rt ? std::to_string(t.rt_priority) : "-",
                        rt ? "-" : std::to_string(t.nice), pri, t.cpu, std::string(1, t.state),
                        t.utime, t.stime);
   }

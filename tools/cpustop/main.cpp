@@ -1,24 +1,68 @@
 // cpustop: the command-line program.
-#include <cstdio>
-#include <string>
+//
+//   cpustop demo [--cpus N] [--preempt M] [--idle M] [--trace FILE]   the headline demo
+//   cpustop boot [--cpus N] [...]                                    boot, print dmesg, halt
+//   cpustop bench NAME|all|list                                      benchmarks (BENCH lines)
+#include <fmt/core.h>
+#include <CLI/CLI.hpp>
 
+#include "bench.h"
+#include "commands.h"
 #include "cpustop/boot.h"
 
 int main(int argc, char** argv) {
-  std::string cmd = argc > 1 ? argv[1] : "";
-  if (cmd == "boot") {
-    cpustop::boot_params p;
-    if (argc > 3 && std::string(argv[2]) == "--cpus")
-      p.nr_cpus = static_cast<unsigned>(std::stoul(argv[3]));
-    int err = cpustop::boot(p);
-    if (err) {
-      std::fprintf(stderr, "cpustop: boot failed: %d\n", err);
+  CLI::App app{"cpustop: the Linux kernel's per-CPU stopper machinery in user space", "cpustop"};
+  app.require_subcommand(1);
+  cpustop::tool::boot_options opts;
+
+  auto add_boot_options = [&](CLI::App* sub) {
+    sub->add_option("--cpus", opts.cpus, "logical CPUs (default: the hardware's)");
+    sub->add_option("--preempt", opts.preempt, "none, voluntary or full")
+        ->check(CLI::IsMember({"none", "voluntary", "full"}));
+    sub->add_option("--idle", opts.idle, "halt or poll")->check(CLI::IsMember({"halt", "poll"}));
+    sub->add_option("--hz", opts.hz, "tick rate")->check(CLI::Range(100, 10000));
+    sub->add_option("--stop-init", opts.stop_init, "linux or lego")
+        ->check(CLI::IsMember({"linux", "lego"}));
+    sub->add_option("--topology", opts.topology, "declared topology, e.g. smt=2,llc=4,numa=1");
+  };
+
+  auto* boot_cmd = app.add_subcommand("boot", "boot, print the kernel log and halt");
+  add_boot_options(boot_cmd);
+
+  auto* demo_cmd = app.add_subcommand("demo", "the headline demo: migration/N at work");
+  add_boot_options(demo_cmd);
+  std::string trace_file;
+  demo_cmd->add_option("--trace", trace_file, "write the whole trace as ftrace text to FILE");
+
+  auto* bench_cmd = app.add_subcommand("bench", "run a benchmark (list, all, or a name)");
+  std::string bench_name = "list";
+  bench_cmd->add_option("name", bench_name, "benchmark name, `all` or `list`");
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (*boot_cmd) return cpustop::tool::cmd_boot(opts);
+  if (*demo_cmd) return cpustop::tool::cmd_demo(opts, trace_file);
+  if (*bench_cmd) {
+    const auto& all = cpustop::bench::all();
+    if (bench_name == "list") {
+      for (const auto& b : all) fmt::print("{:<14} {}\n", b.name, b.description);
+      return 0;
+    }
+    int failed = 0;
+    bool found = false;
+    for (const auto& b : all) {
+      if (bench_name != "all" && b.name != bench_name) continue;
+      found = true;
+      fmt::print("=== {}: {}\n", b.name, b.description);
+      std::fflush(stdout);
+      if (b.run()) failed++;
+    }
+    if (!found) {
+      fmt::print(stderr, "cpustop: unknown benchmark '{}' (try `cpustop bench list`)\n",
+                 bench_name);
       return 1;
     }
-    int s = cpustop::shutdown();
-    std::fputs(cpustop::dmesg().c_str(), stdout);
-    return s ? 1 : 0;
+    return failed ? 1 : 0;
   }
-  std::fprintf(stderr, "usage: cpustop boot [--cpus N]\n");
-  return 2;
+  return 0;
 }

@@ -52,7 +52,8 @@ void load_kallsyms() {
   auto* eh = reinterpret_cast<const Elf64_Ehdr*>(base);
   unsigned long bias = 0;
   dl_iterate_phdr(find_load_bias, &bias);
-  if (std::memcmp(eh->e_ident, ELFMAG, SELFMAG) == 0 && eh->e_shoff + eh->e_shnum * sizeof(Elf64_Shdr) <= size) {
+  if (std::memcmp(eh->e_ident, ELFMAG, SELFMAG) == 0 &&
+      eh->e_shoff + eh->e_shnum * sizeof(Elf64_Shdr) <= size) {
     auto* sh = reinterpret_cast<const Elf64_Shdr*>(base + eh->e_shoff);
     for (unsigned i = 0; i < eh->e_shnum; i++) {
       if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_link >= eh->e_shnum) continue;
@@ -62,8 +63,8 @@ void load_kallsyms() {
       for (std::size_t k = 0; k < n; k++) {
         if (ELF64_ST_TYPE(syms[k].st_info) != STT_FUNC || !syms[k].st_value) continue;
         if (syms[k].st_name >= strtab.sh_size) continue;
-        kallsyms->push_back({bias + syms[k].st_value, syms[k].st_size,
-                             base + strtab.sh_offset + syms[k].st_name});
+        kallsyms->push_back(
+            {bias + syms[k].st_value, syms[k].st_size, base + strtab.sh_offset + syms[k].st_name});
       }
     }
   }

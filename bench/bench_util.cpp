@@ -1,0 +1,63 @@
+#include "bench_util.h"
+
+#include <pthread.h>
+#include <sched.h>
+
+#include <fmt/core.h>
+
+namespace cpustop::bench {
+
+machine::machine(boot_params p) : err_(boot(p)) {
+  if (err_) fmt::print(stderr, "cpustop bench: boot failed: {}\n", err_);
+}
+
+machine::~machine() {
+  if (!err_) shutdown();
+}
+
+double in_task(std::function<double()> fn, const task_attr& attr) {
+  double result = 0;
+  pid_t pid = spawn(
+      "bench", [&] { result = fn(); }, attr);
+  if (pid <= 0 || join(pid, nullptr) != 0) return -1;
+  return result;
+}
+
+unsigned hw_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  sched_getaffinity(0, sizeof(set), &set);
+  return static_cast<unsigned>(CPU_COUNT(&set));
+}
+
+void pin_self(unsigned n) {
+  static const std::vector<int> allowed = [] {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    sched_getaffinity(0, sizeof(set), &set);
+    std::vector<int> v;
+    for (int i = 0; i < CPU_SETSIZE; i++)
+      if (CPU_ISSET(i, &set)) v.push_back(i);
+    return v;
+  }();
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(allowed[n % allowed.size()], &set);
+  pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+pair_result interleave(int rounds, const std::function<double()>& ours,
+                       const std::function<double()>& peer) {
+  std::vector<double> a, b;
+  for (int i = 0; i < rounds; i++) {
+    a.push_back(ours());
+    b.push_back(peer());
+  }
+  return {median(a), median(b)};
+}
+
+void section(const std::string& title) {
+  fmt::print("--- {}\n", title);
+}
+
+}  // namespace cpustop::bench

@@ -1,0 +1,36 @@
+#include <fmt/core.h>
+
+#include "commands.h"
+
+namespace cpustop::tool {
+
+boot_params boot_options::params() const {
+  boot_params p;
+  p.nr_cpus = cpus;
+  p.preempt = preempt == "none"   ? preempt_model::none
+              : preempt == "full" ? preempt_model::full
+                                  : preempt_model::voluntary;
+  p.idle = idle == "poll" ? idle_mode::poll : idle_mode::halt;
+  p.hz = hz;
+  p.stop_init = stop_init == "lego" ? stop_init_order::lego_order : stop_init_order::linux_order;
+  p.topology = topology;
+  return p;
+}
+
+int cmd_boot(const boot_options& opts) {
+  int err = boot(opts.params());
+  if (err) {
+    fmt::print(stderr, "cpustop: boot failed: {}\n", err);
+    return 1;
+  }
+  int s = shutdown();
+  fmt::print("{}", dmesg());
+  return s ? 1 : 0;
+}
+
+int cmd_demo(const boot_options&, const std::string&) {
+  fmt::print(stderr, "cpustop: the demo arrives with the migration work (issue 4)\n");
+  return 1;
+}
+
+}  // namespace cpustop::tool
