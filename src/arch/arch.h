@@ -77,17 +77,30 @@ int cpu_thread_hw_cpu(unsigned cpu);
 // instruction relative to the thread pointer, so that a fiber interrupted and resumed on
 // another OS thread never combines one thread's pointer with another thread's slot.
 extern std::ptrdiff_t tls_slot_offset;
-void* this_cpu_slot_slow();
-inline void* this_cpu_slot() {
+enum : int { SLOT_CURRENT = 0, SLOT_EH_GLOBALS = 1, NR_SLOTS = 2 };
+void* this_cpu_slot_slow(int slot);
+void set_this_cpu_slot_slow(int slot, void* p);
+inline void* this_cpu_slot(int slot = SLOT_CURRENT) {
 #if defined(__x86_64__)
   void* p;
-  asm volatile("movq %%fs:(%1), %0" : "=r"(p) : "r"(tls_slot_offset));
+  asm volatile("movq %%fs:(%1), %0"
+               : "=r"(p)
+               : "r"(tls_slot_offset + slot * static_cast<std::ptrdiff_t>(sizeof(void*))));
   return p;
 #else
-  return this_cpu_slot_slow();
+  return this_cpu_slot_slow(slot);
 #endif
 }
-void set_this_cpu_slot(void* p);
+inline void set_this_cpu_slot(void* p, int slot = SLOT_CURRENT) {
+#if defined(__x86_64__)
+  asm volatile("movq %0, %%fs:(%1)"
+               :
+               : "r"(p), "r"(tls_slot_offset + slot * static_cast<std::ptrdiff_t>(sizeof(void*)))
+               : "memory");
+#else
+  set_this_cpu_slot_slow(slot, p);
+#endif
+}
 
 // ---- Interrupts ------------------------------------------------------------------------------
 

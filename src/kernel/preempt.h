@@ -77,7 +77,8 @@ inline void __preempt_enable() {
 
 // might_sleep(): false (after a one-time report) when the caller is in atomic context.
 bool __might_sleep(const char* where);
-#define might_sleep() ::cpustop::__might_sleep(__func__)
+#define might_sleep() \
+  ((!::cpustop::in_atomic() && !::cpustop::__irqs_disabled()) || ::cpustop::__might_sleep(__func__))
 
 // A voluntary preemption point at the end of a runtime call.
 inline void might_resched() {

@@ -37,8 +37,15 @@ struct switch_msg {
   void* data;
 };
 
-[[gnu::noinline, gnu::noipa]] eh_globals* eh() {
-  return static_cast<eh_globals*>(__cxa_get_globals());
+// The calling thread's exception globals, cached in a thread slot: __cxa_get_globals() goes
+// through __tls_get_addr in the shared libstdc++.
+inline eh_globals* eh() {
+  void* p = this_cpu_slot(SLOT_EH_GLOBALS);
+  if (__builtin_expect(!p, 0)) {
+    p = __cxa_get_globals();
+    set_this_cpu_slot(p, SLOT_EH_GLOBALS);
+  }
+  return static_cast<eh_globals*>(p);
 }
 
 [[gnu::noinline, gnu::noipa]] void save_eh(context* c) {

@@ -16,13 +16,13 @@ namespace cpustop::arch {
 
 namespace {
 
-thread_local void* tls_slot __attribute__((tls_model("initial-exec"))) = nullptr;
+thread_local void* tls_slot[NR_SLOTS] __attribute__((tls_model("initial-exec"))) = {};
 
 std::ptrdiff_t compute_tls_offset() {
 #if defined(__x86_64__)
   char* tp;
   asm volatile("movq %%fs:0, %0" : "=r"(tp));
-  return reinterpret_cast<char*>(&tls_slot) - tp;
+  return reinterpret_cast<char*>(&tls_slot[0]) - tp;
 #else
   return 0;
 #endif
@@ -76,11 +76,11 @@ __attribute__((constructor(101))) static void init_tls_slot_offset() {
   tls_slot_offset = compute_tls_offset();
 }
 
-void* this_cpu_slot_slow() {
-  return tls_slot;
+void* this_cpu_slot_slow(int slot) {
+  return tls_slot[slot];
 }
-void set_this_cpu_slot(void* p) {
-  tls_slot = p;
+void set_this_cpu_slot_slow(int slot, void* p) {
+  tls_slot[slot] = p;
 }
 
 unsigned nr_hw_cpus() {

@@ -189,7 +189,7 @@ void schedule_tail(task_struct* prev) {
   finish_task_switch(prev);
 }
 
-enum : int { SM_NONE = 0, SM_PREEMPT = 1 };
+enum : int { SM_NONE = 0, SM_PREEMPT = 1, SM_YIELD = 2 };
 
 static void schedule_debug(task_struct* prev) {
   if (unlikely(prev->thread_info.preempt_count != PREEMPT_OFFSET)) {
@@ -208,6 +208,8 @@ static void __schedule(int sched_mode) {
   rq_lock_irq(rq);
   update_rq_clock(rq);
   unsigned prev_state = task_state(prev);
+  // sched_yield(): the class puts prev behind its peers under the same lock and clock read.
+  if (sched_mode & SM_YIELD) prev->sched_class->yield_task(rq);
   stat_u64* switch_count = &prev->nivcsw;
   if (!(sched_mode & SM_PREEMPT) && prev_state != TASK_RUNNING) {
     deactivate_task(rq, prev, DEQUEUE_SLEEP | DEQUEUE_NOCLOCK);
@@ -241,6 +243,14 @@ void schedule() {
     __preempt_count_sub(1);
     if (unlikely(this_cpu()->pending.load(std::memory_order_relaxed))) do_pending_irqs();
   } while (need_resched());
+}
+
+void schedule_yield() {
+  __preempt_count_add(1);
+  __schedule(SM_YIELD);
+  __preempt_count_sub(1);
+  if (unlikely(this_cpu()->pending.load(std::memory_order_relaxed))) do_pending_irqs();
+  if (need_resched()) schedule();
 }
 
 void schedule_preempt_disabled() {

@@ -389,6 +389,8 @@ void sched_init();
 void sched_exit();
 void schedule();
 void schedule_preempt_disabled();
+// sched_yield(): yield_task and the switch under one rq->lock.
+void schedule_yield();
 // Called by the idle loop when need_resched is set.
 void schedule_idle();
 // The last schedule of an exiting task; never returns.

@@ -52,17 +52,10 @@ int smp_processor_id() {
 }
 
 int sched_yield() {
-  task_struct* p = schedulable_current();
-  if (!p || in_interrupt()) return -EPERM;
+  task_struct* p = get_current();
+  if (!p || is_idle_task(p) || (__preempt_count() & (HARDIRQ_MASK | SOFTIRQ_MASK))) return -EPERM;
   if (!might_sleep()) return -EDEADLK;
-  __preempt_count_add(1);  // pins us to this CPU until the rq lock is taken
-  rq* rq = this_rq();
-  rq_lock_irq(rq);
-  update_rq_clock(rq);
-  p->sched_class->yield_task(rq);
-  rq_unlock_irq(rq);
-  __preempt_count_sub(1);
-  schedule();
+  schedule_yield();
   return 0;
 }
 
