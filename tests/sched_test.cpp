@@ -59,28 +59,35 @@ TEST_P(sched, stop_runs_first_then_rt_by_priority_then_fair_then_idle) {
                 on_cpu(0, SCHED_FIFO, 99)),
             0);
   for (pid_t pid : pids) ASSERT_EQ(join(pid, nullptr), 0);
-  trace_event_enable("sched:sched_switch", false);
   std::vector<int> want = {kStop, 50, 30, 10, kFair, kFair, kFair};
   EXPECT_EQ(log.get(), want);
 
-  // The idle task got CPU 0 only after every one of them had finished.
+  // The idle task got CPU 0 only after every one of them had finished. join() returns at the
+  // zombie state, a moment before a task's last switch: wait for those to be recorded.
   std::vector<std::string> ours = {"rt10", "rt30", "rt50", "fair0", "fair1", "idlepol"};
-  int pending = static_cast<int>(ours.size());
-  bool started = false;
-  for (const trace_record& r : trace_records()) {
-    if (r.cpu != 0 || r.event != "sched_switch") continue;
-    if (r.fields.find("next_comm=migration/0 ") != std::string::npos) started = true;
-    if (!started) continue;
-    for (const auto& name : ours)
-      if (r.fields.find("prev_comm=" + name + " ") != std::string::npos &&
-          r.fields.find("prev_state=X") != std::string::npos)
-        pending--;
-    if (pending > 0) {
-      EXPECT_EQ(r.fields.find("next_comm=swapper/0 "), std::string::npos) << r.fields;
+  int pending = 0;
+  bool started = false, idle_early = false;
+  for (int attempt = 0; attempt < 2000; attempt++) {
+    pending = static_cast<int>(ours.size());
+    started = idle_early = false;
+    for (const trace_record& r : trace_records()) {
+      if (r.cpu != 0 || r.event != "sched_switch") continue;
+      if (r.fields.find("next_comm=migration/0 ") != std::string::npos) started = true;
+      if (!started) continue;
+      for (const auto& name : ours)
+        if (r.fields.find("prev_comm=" + name + " ") != std::string::npos &&
+            r.fields.find("prev_state=X") != std::string::npos)
+          pending--;
+      if (pending > 0 && r.fields.find("next_comm=swapper/0 ") != std::string::npos)
+        idle_early = true;
     }
+    if (pending == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
+  trace_event_enable("sched:sched_switch", false);
   EXPECT_TRUE(started);
   EXPECT_EQ(pending, 0);
+  EXPECT_FALSE(idle_early) << "CPU 0 went idle while one of them was still runnable";
 }
 
 TEST_P(sched, fifo_runs_in_queue_order_without_interleaving) {

@@ -112,6 +112,20 @@ bool cpu_stop_queue_work(unsigned cpu, cpu_stop_work* work) {
   return enabled;
 }
 
+// Runs a stop function; an exception escaping it is logged and becomes -EFAULT.
+int call_stop_fn(cpu_stop_fn_t fn, void* arg) {
+  try {
+    return fn(arg);
+  } catch (const std::exception& e) {
+    printk_fmt("cpu_stop: %s(%p) threw: %s",
+               symbol_name(reinterpret_cast<unsigned long>(fn)).c_str(), arg, e.what());
+  } catch (...) {
+    printk_fmt("cpu_stop: %s(%p) threw", symbol_name(reinterpret_cast<unsigned long>(fn)).c_str(),
+               arg);
+  }
+  return -EFAULT;
+}
+
 // ---- multi_cpu_stop ----------------------------------------------------------------------------
 
 enum multi_stop_state : std::uint32_t {
@@ -184,7 +198,8 @@ int multi_cpu_stop(void* data) {
           current_thread_info()->irqs_off = 1;
           break;
         case MULTI_STOP_RUN:
-          if (is_active) err = msdata->fn(msdata->data);
+          // Everyone must still ack RUN and EXIT: a throwing fn may not leave the others spinning.
+          if (is_active) err = call_stop_fn(msdata->fn, msdata->data);
           break;
         default:
           break;
@@ -322,18 +337,7 @@ void cpu_stopper_thread(unsigned cpu) {
     // cpu stop callbacks must not sleep, make in_atomic() == T
     __preempt_count_add(1);
     trace_cpu_stop_start(fn);
-    int ret;
-    try {
-      ret = fn(arg);
-    } catch (const std::exception& e) {
-      printk_fmt("cpu_stop: %s(%p) threw: %s",
-                 symbol_name(reinterpret_cast<unsigned long>(fn)).c_str(), arg, e.what());
-      ret = -EFAULT;
-    } catch (...) {
-      printk_fmt("cpu_stop: %s(%p) threw", symbol_name(reinterpret_cast<unsigned long>(fn)).c_str(),
-                 arg);
-      ret = -EFAULT;
-    }
+    int ret = call_stop_fn(fn, arg);
     trace_cpu_stop_finish(fn, ret);
     if (done) {
       if (ret) done->ret.store(ret, std::memory_order_relaxed);

@@ -180,7 +180,7 @@ char state_char(unsigned state) {
 }
 
 std::string format_fields(const trace_entry& e) {
-  char buf[256];
+  char buf[1024];
   switch (e.c.type) {
     case TE_sched_switch: {
       const auto& s = e.sw;
@@ -408,7 +408,7 @@ std::string trace_text() {
       "#\n"
       "#           TASK-PID     CPU#  |||||  TIMESTAMP  FUNCTION\n"
       "#              | |         |   |||||     |         |\n";
-  char line[512];
+  char line[1536];
   for (const trace_record& r : trace_records()) {
     std::snprintf(line, sizeof(line), "%16s-%-7d [%03d] %s %5llu.%06llu: %s: %s\n", r.comm.c_str(),
                   r.pid, r.cpu, r.flags.c_str(),
