@@ -102,6 +102,15 @@ inline void set_this_cpu_slot(void* p, int slot = SLOT_CURRENT) {
 #endif
 }
 
+// ---- Topology ----------------------------------------------------------------------------------
+
+// Where a hardware CPU sits: its core, its last-level cache and its NUMA node (ids comparable
+// between CPUs of this machine). 0, or -ENODEV when hwloc cannot tell.
+struct hw_cpu_topology {
+  int core = -1, llc = -1, node = -1;
+};
+int hw_topology(int hw_cpu, hw_cpu_topology* out);
+
 // ---- Interrupts ------------------------------------------------------------------------------
 
 // Called in signal context on the interrupted CPU thread, with the interrupted program counter.

@@ -77,6 +77,7 @@ void do_pending_irqs() {
     if (bits & IRQ_RESCHEDULE) sched_ttwu_pending();
     if (bits & IRQ_HRTIMER) hrtimer_interrupt();
     if (bits & IRQ_TICK) tick_handle_periodic();
+    if (bits & IRQ_NOHZ_KICK) nohz_balance_kicked();
   }
   __preempt_count_sub(HARDIRQ_OFFSET);
   if (!(ti->preempt_count & (HARDIRQ_MASK | SOFTIRQ_MASK)) && local_softirq_pending())

@@ -14,6 +14,7 @@
 #include "kernel/sched/wait.h"
 #include "kernel/softirq.h"
 #include "kernel/stop_machine.h"
+#include "kernel/sched/topology.h"
 #include "kernel/system.h"
 #include "kernel/time/hrtimer.h"
 #include "kernel/time/tick.h"
@@ -75,7 +76,9 @@ void kernel_init_freeable() {
     printk_fmt("smp_init: bringing up the secondary CPUs from kernel_init");
     smp_init();
   }
-  printk_fmt("sched_init_smp: %u CPUs active", cpu_active_mask.weight());
+  build_sched_domains();
+  printk_fmt("sched_init_smp: %u CPUs active, %s", cpu_active_mask.weight(),
+             sched_domains_summary(0).c_str());
   if (lego_order()) {
     // LegoOS: a plain call from kernel_init once every CPU is online (not an initcall).
     printk_fmt("kernel_init: cpu_stop_init() after SMP bring-up (LegoOS order)");
@@ -232,6 +235,7 @@ int shutdown() {
   long leaked = nr_live_task_structs();
   if (leaked) std::fprintf(stderr, "cpustop: BUG: %ld task_structs leaked at shutdown\n", leaked);
   softirq_free();
+  free_sched_domains();
   sched_exit();
   hrtimers_exit();
   fork_exit();

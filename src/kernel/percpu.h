@@ -39,6 +39,7 @@ enum : u32 {
   IRQ_TICK = 1u << 1,        // the periodic tick
   IRQ_HRTIMER = 1u << 2,     // an hrtimer expired
   IRQ_CALL_FUNCTION = 1u << 3,
+  IRQ_NOHZ_KICK = 1u << 4,  // an idle CPU is asked to balance (nohz_balancer_kick)
 };
 
 // What a CPU's idle loop is doing, so that a sender knows how to reach it.

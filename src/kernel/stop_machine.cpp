@@ -38,6 +38,7 @@ struct cpu_stopper {
   cpu_stop_work stop_work;               // for stop_cpus(), serialised by stop_cpus_mutex
   std::atomic<unsigned long> caller{0};  // the running work, for print_stop_info()
   std::atomic<cpu_stop_fn_t> fn{nullptr};
+  std::atomic<unsigned long> works_done{0};
 };
 
 namespace {
@@ -355,6 +356,7 @@ void cpu_stopper_thread(unsigned cpu) {
       ti->irqs_off = 0;
     }
     __preempt_count_sub(1);
+    stopper->works_done.fetch_add(1, std::memory_order_relaxed);
     stopper->caller.store(0, std::memory_order_relaxed);
     stopper->fn.store(nullptr, std::memory_order_relaxed);
     cond_resched();
@@ -562,6 +564,10 @@ unsigned cpu_stop_queued(unsigned int cpu) {
   unsigned n = 0;
   for (list_head* pos = stopper->works.next; pos != &stopper->works; pos = pos->next) n++;
   return n;
+}
+
+unsigned long cpu_stop_works_done(unsigned cpu) {
+  return cpu_stoppers && cpu < nr_cpu_ids_ ? per_cpu_stopper(cpu)->works_done.load() : 0;
 }
 
 bool stop_machine_ready() {

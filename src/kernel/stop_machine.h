@@ -16,5 +16,7 @@ void stop_machine_unpark(int cpu);
 bool stop_machine_ready();
 bool cpu_stopper_enabled(int cpu);
 task_struct* cpu_stopper_task(int cpu);
+// Works cpu's stopper has run since boot.
+unsigned long cpu_stop_works_done(unsigned cpu);
 
 }  // namespace cpustop

@@ -5,6 +5,8 @@
 #include "kernel/cpu.h"
 #include "kernel/pid.h"
 #include "kernel/sched/sched.h"
+#include "kernel/sched/topology.h"
+#include "kernel/stop_machine.h"
 
 namespace cpustop {
 
@@ -137,7 +139,30 @@ int cpu_get_stat(unsigned cpu, cpu_stat* out) {
   out->async_preempt = stat_read(h->nr_async_preempt);
   out->async_declined = stat_read(h->nr_async_declined);
   out->remote_wakeups = stat_read(rq->nr_ttwu_remote);
+  out->stop_works = cpu_stop_works_done(cpu);
+  if (task_struct* stopper = cpu_stopper_task(static_cast<int>(cpu)))
+    out->stopper_runtime = stat_read(stopper->se.sum_exec_runtime);
   return 0;
+}
+
+sched_stats get_sched_stats() {
+  sched_stats s;
+  s.wakeup = stat_read(migration_counts[MIG_WAKEUP]);
+  s.affinity = stat_read(migration_counts[MIG_AFFINITY]);
+  s.balance = stat_read(migration_counts[MIG_BALANCE]);
+  s.active_balance = stat_read(migration_counts[MIG_ACTIVE_BALANCE]);
+  s.hotplug = stat_read(migration_counts[MIG_HOTPLUG]);
+  s.cross_node = stat_read(cross_node_migrations);
+  s.affinity_violations = stat_read(affinity_violations);
+  return s;
+}
+
+std::string sched_domains_text(unsigned cpu) {
+  if (!booted() || cpu >= nr_cpu_ids_) return {};
+  preempt_disable();
+  std::string s = sched_domains_summary(static_cast<int>(cpu));
+  preempt_enable();
+  return s;
 }
 
 std::string proc_pid_stat(pid_t pid) {

@@ -13,6 +13,7 @@
 namespace cpustop {
 
 rq* runqueues;
+stat_u64 affinity_violations;
 unsigned HZ = 1000;
 u64 TICK_NSEC = NSEC_PER_SEC / 1000;
 u64 boot_clock;
@@ -216,11 +217,18 @@ static void __schedule(int sched_mode) {
     switch_count = &prev->nvcsw;
   }
 
+  migrate_disable_switch(rq, prev);
+  // About to go idle: try to pull work first (may drop and retake rq->lock).
+  if (rq->nr_running == 0 && !is_idle_task(prev)) newidle_balance(rq);
   task_struct* next = pick_next_task(rq, prev);
   this_cpu()->need_resched.store(0, std::memory_order_relaxed);
 
   if (likely(prev != next)) {
     stat_add(rq->nr_switches, 1);
+    // Affinity is never broken: a task switched in outside its mask must be in transit.
+    if (unlikely(!cpumask_test_cpu(cpu, next->cpus_ptr)) && !next->migration_pending &&
+        !is_idle_task(next))
+      stat_add(affinity_violations, 1);
     rq->curr = next;
     stat_add(*switch_count, 1);
     per_cpu_hot(static_cast<unsigned>(cpu))
@@ -392,6 +400,7 @@ int try_to_wake_up(task_struct* p, unsigned state, int wake_flags) {
         int cpu = select_task_rq(p, p->wake_cpu, wake_flags | WF_TTWU);
         if (task_cpu(p) != cpu) {
           wake_flags |= WF_MIGRATED;
+          count_migration(task_cpu(p), cpu, MIG_WAKEUP);
           set_task_cpu(p, cpu);
         }
         ttwu_queue(p, cpu, wake_flags);
@@ -461,6 +470,7 @@ void scheduler_tick() {
   sched_tick_account(rq, curr, get_jiffies_64());
   curr->sched_class->task_tick(rq, curr, 0);
   rq_unlock(rq);
+  trigger_load_balance(rq);
 }
 
 // ---- Policy and priority ------------------------------------------------------------------------
@@ -562,6 +572,8 @@ void sched_init() {
     per_cpu_hot(cpu)->rq = rq;
   }
   update_sysctl_sched(nr_cpu_ids_);
+  migrate_init();
+  init_sched_fair_class();
 }
 
 void sched_exit() {

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "kernel/sched/sched.h"
+#include "kernel/sched/topology.h"
 
 namespace cpustop {
 
@@ -119,7 +120,7 @@ void enqueue_entity(cfs_rq* cfs, rq* rq, sched_entity* se, int flags) {
   update_curr(cfs, rq);
   if (renorm && !curr) se->vruntime += cfs->min_vruntime;
   cfs->load.weight += se->load.weight;
-  cfs->nr_running++;
+  ++cfs->nr_running;
   if (flags & ENQUEUE_INITIAL)
     place_entity(cfs, se, true);
   else if (flags & ENQUEUE_WAKEUP)
@@ -134,19 +135,19 @@ void dequeue_entity(cfs_rq* cfs, rq* rq, sched_entity* se, int flags) {
   if (se != cfs->curr) __dequeue_entity(cfs, se);
   se->on_rq = 0;
   cfs->load.weight -= se->load.weight;
-  cfs->nr_running--;
+  --cfs->nr_running;
   if (!(flags & DEQUEUE_SLEEP)) se->vruntime -= cfs->min_vruntime;
   update_min_vruntime(cfs);
 }
 
 void enqueue_task_fair(rq* rq, task_struct* p, int flags) {
   enqueue_entity(&rq->cfs, rq, &p->se, flags);
-  rq->nr_running.fetch_add(1, std::memory_order_relaxed);
+  ++rq->nr_running;
 }
 
 void dequeue_task_fair(rq* rq, task_struct* p, int flags) {
   dequeue_entity(&rq->cfs, rq, &p->se, flags);
-  rq->nr_running.fetch_sub(1, std::memory_order_relaxed);
+  --rq->nr_running;
 }
 
 // 1: curr should yield to se; 0: within the wakeup granularity; -1: se is not ahead.
@@ -233,16 +234,20 @@ void task_tick_fair(rq* rq, task_struct* curr, int) {
   if (delta > static_cast<s64>(ideal_runtime)) resched_curr(rq);
 }
 
-// Wake and fork placement: an idle allowed CPU (the previous one first), else stay.
+// Wake and fork placement (select_idle_sibling): the target if it is idle, else an idle CPU
+// sharing its last-level cache; a new task may also take an idle CPU anywhere. Otherwise stay:
+// spreading further is the balancer's job.
 int select_task_rq_fair(task_struct* p, int prev_cpu, int wake_flags) {
   int this_cpu = raw_smp_processor_id();
   int target = (wake_flags & WF_FORK) && this_cpu >= 0 ? this_cpu : prev_cpu;
   if (cpumask_test_cpu(target, p->cpus_ptr) && idle_cpus_mask.test(target)) return target;
   cpumask idle = idle_cpus_mask.load() & *p->cpus_ptr;
-  if (!idle.empty()) {
+  cpumask near = idle & cpu_llc_span(target);
+  const cpumask& pick = !near.empty() || !(wake_flags & WF_FORK) ? near : idle;
+  if (!pick.empty()) {
     // Start after target so that simultaneous wakeups spread instead of piling on one CPU.
-    unsigned c = idle.next(static_cast<unsigned>(target) + 1);
-    return static_cast<int>(c < NR_CPUS ? c : idle.first());
+    unsigned c = pick.next(static_cast<unsigned>(target) + 1);
+    return static_cast<int>(c < NR_CPUS ? c : pick.first());
   }
   if (!cpumask_test_cpu(target, p->cpus_ptr)) target = prev_cpu;
   return target;

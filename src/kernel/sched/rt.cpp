@@ -34,7 +34,7 @@ void enqueue_task_rt(rq* rq, task_struct* p, int flags) {
   rt->bitmap[prio / 64] |= u64{1} << (prio % 64);
   rt->rt_nr_running++;
   p->rt.on_rq = 1;
-  rq->nr_running.fetch_add(1, std::memory_order_relaxed);
+  ++rq->nr_running;
 }
 
 void dequeue_task_rt(rq* rq, task_struct* p, int) {
@@ -45,7 +45,7 @@ void dequeue_task_rt(rq* rq, task_struct* p, int) {
   if (list_empty(&rt->queue[prio])) rt->bitmap[prio / 64] &= ~(u64{1} << (prio % 64));
   rt->rt_nr_running--;
   p->rt.on_rq = 0;
-  rq->nr_running.fetch_sub(1, std::memory_order_relaxed);
+  --rq->nr_running;
 }
 
 void requeue_task_rt(rq* rq, task_struct* p, bool head) {

@@ -81,6 +81,27 @@ struct load_weight {
   u32 inv_weight = 0;
 };
 
+// A count changed only under a lock and read locklessly elsewhere: relaxed loads and stores,
+// never a locked read-modify-write.
+class locked_counter {
+ public:
+  unsigned load(std::memory_order o = std::memory_order_relaxed) const { return v_.load(o); }
+  operator unsigned() const { return load(); }
+  locked_counter& operator+=(unsigned n) {
+    v_.store(load() + n, std::memory_order_relaxed);
+    return *this;
+  }
+  locked_counter& operator-=(unsigned n) {
+    v_.store(load() - n, std::memory_order_relaxed);
+    return *this;
+  }
+  locked_counter& operator++() { return *this += 1; }
+  locked_counter& operator--() { return *this -= 1; }
+
+ private:
+  std::atomic<unsigned> v_{0};
+};
+
 // Relaxed single-writer counters that /proc reads from other CPUs.
 using stat_u64 = std::atomic<u64>;
 inline void stat_add(stat_u64& s, u64 v) {
@@ -223,7 +244,7 @@ using cfs_timeline = boost::intrusive::multiset<
 
 struct cfs_rq {
   load_weight load{0, 0};
-  unsigned nr_running = 0;
+  locked_counter nr_running;
   u64 min_vruntime = 0;
   std::atomic<u64> min_vruntime_copy{0};  // for lockless readers on other CPUs
   cfs_timeline tasks_timeline;
@@ -253,7 +274,7 @@ enum cpu_usage_stat {
 
 struct rq {
   raw_spinlock_t __lock;
-  std::atomic<unsigned> nr_running{0};
+  locked_counter nr_running;
   stat_u64 nr_switches{0};
   cfs_rq cfs;
   rt_rq rt;
@@ -264,6 +285,13 @@ struct rq {
   int cpu = 0;
   llist_head wake_list;
 
+  unsigned nr_pinned = 0;     // migrate-disabled tasks that belong to this CPU
+  // Load balancing (balance.cpp), under __lock unless noted.
+  int active_balance = 0;         // active_balance_work is queued; the stop function clears it
+  int push_cpu = -1;
+  cpu_stop_work active_balance_work;
+  u64 next_balance = 0;           // jiffies; owner CPU only
+  std::atomic<bool> nohz_balance_kick{false};
   u64 last_tick_jiffies = 0;  // the tick's accounting position
   stat_u64 cpustat[NR_STATS] = {};
   stat_u64 nr_ttwu_remote{0};
@@ -435,7 +463,25 @@ extern u64 idle_spin_ns;
 // Affinity helpers (migrate.cpp).
 bool is_cpu_allowed(task_struct* p, int cpu);
 int select_fallback_rq(int cpu, task_struct* p);
+int set_cpus_allowed_ptr(task_struct* p, const cpumask& new_mask);
+rq* move_queued_task(rq* rq, task_struct* p, int new_cpu);
+int migration_cpu_stop(void* data);
+void migrate_disable_switch(rq* rq, task_struct* p);
+void migrate_init();
 void trigger_load_balance(rq* rq);
+// A CPU about to go idle pulls work (with rq->lock held; may drop and retake it). Returns the
+// number of tasks pulled.
+int newidle_balance(rq* rq);
+void init_sched_fair_class();
+// An idle CPU got IRQ_NOHZ_KICK: balance on the way out of the interrupt.
+void nohz_balance_kicked();
+// Where migrations come from, for /proc-style statistics and the demo's diagnosis.
+enum migration_cause { MIG_WAKEUP, MIG_AFFINITY, MIG_BALANCE, MIG_ACTIVE_BALANCE, MIG_HOTPLUG, NR_MIG_CAUSES };
+extern stat_u64 migration_counts[NR_MIG_CAUSES];
+extern stat_u64 cross_node_migrations;
+void count_migration(int src, int dst, migration_cause cause);
+// Switches into a task outside its allowed CPUs with no migration pending (must stay 0).
+extern stat_u64 affinity_violations;
 void init_rt_rq(rt_rq* rt);
 void update_curr_fair_tick(rq* rq);
 extern unsigned sysctl_sched_latency_ns;

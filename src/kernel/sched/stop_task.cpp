@@ -19,11 +19,11 @@ int select_task_rq_stop(task_struct* p, int, int) {
 }  // never migrates
 
 void enqueue_task_stop(rq* rq, task_struct*, int) {
-  rq->nr_running.fetch_add(1, std::memory_order_relaxed);
+  ++rq->nr_running;
 }
 
 void dequeue_task_stop(rq* rq, task_struct*, int) {
-  rq->nr_running.fetch_sub(1, std::memory_order_relaxed);
+  --rq->nr_running;
 }
 
 void update_curr_stop(rq* rq) {
