@@ -32,12 +32,15 @@ TEST_P(migrate, a_running_task_is_moved_by_its_cpus_stopper) {
   std::atomic<bool> moved{false}, stop{false};
   std::atomic<int> cpu_after{-1};
   task_attr everywhere;
-  pid_t pid = spawn("spinner", [&] {
-    while (!stop) {
-      cond_resched();
-      if (moved) cpu_after = smp_processor_id();
-    }
-  }, on_cpu(0));
+  pid_t pid = spawn(
+      "spinner",
+      [&] {
+        while (!stop) {
+          cond_resched();
+          if (moved) cpu_after = smp_processor_id();
+        }
+      },
+      on_cpu(0));
   while (true) {
     task_info ti;
     task_get_info(pid, &ti);
@@ -72,7 +75,8 @@ TEST_P(migrate, a_running_task_is_moved_by_its_cpus_stopper) {
     // Executed by migration/0, with the kernel's fields.
     EXPECT_EQ(m.comm, "migration/0");
     EXPECT_EQ(m.cpu, 0);
-    EXPECT_NE(m.fields.find("prio=120 orig_cpu=0 dest_cpu=" + std::to_string(dest)), std::string::npos)
+    EXPECT_NE(m.fields.find("prio=120 orig_cpu=0 dest_cpu=" + std::to_string(dest)),
+              std::string::npos)
         << m.fields;
     EXPECT_GE(m.ts_ns, started[0].ts_ns);
   }
@@ -85,10 +89,14 @@ TEST_P(migrate, a_queued_task_is_moved_directly_without_the_stopper) {
   std::atomic<bool> release{false};
   std::atomic<int> ran_on{-1};
   // A FIFO hog keeps CPU 0, so the fair task there stays queued.
-  pid_t hog = spawn("hog", [&] {
-    while (!release) cond_resched();
-  }, on_cpu(0, SCHED_FIFO, 50));
-  pid_t queued = spawn("queued", [&] { ran_on = smp_processor_id(); }, on_cpu(0));
+  pid_t hog = spawn(
+      "hog",
+      [&] {
+        while (!release) cond_resched();
+      },
+      on_cpu(0, SCHED_FIFO, 50));
+  pid_t queued = spawn(
+      "queued", [&] { ran_on = smp_processor_id(); }, on_cpu(0));
   std::this_thread::sleep_for(std::chrono::milliseconds(5));
   task_info ti;
   ASSERT_EQ(task_get_info(queued, &ti), 0);
@@ -121,10 +129,13 @@ TEST_P(migrate, a_sleeping_task_wakes_on_an_allowed_cpu) {
   std::atomic<int> woke_on{-1};
   task_attr a;
   a.cpus = cpumask::of(0);
-  pid_t pid = spawn("sleeper", [&] {
-    wait_for_completion(&go);
-    woke_on = smp_processor_id();
-  }, a);
+  pid_t pid = spawn(
+      "sleeper",
+      [&] {
+        wait_for_completion(&go);
+        woke_on = smp_processor_id();
+      },
+      a);
   task_info ti;
   do {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -142,11 +153,12 @@ TEST_P(migrate, a_sleeping_task_wakes_on_an_allowed_cpu) {
 
 TEST_P(migrate, a_task_can_move_itself) {
   unsigned dest = ncpus() - 1;
-  EXPECT_EQ(run_task([dest] {
-              if (sched_setaffinity(0, cpumask::of(dest))) return -1;
-              return smp_processor_id();
-            },
-                     on_cpu(0)),
+  EXPECT_EQ(run_task(
+                [dest] {
+                  if (sched_setaffinity(0, cpumask::of(dest))) return -1;
+                  return smp_processor_id();
+                },
+                on_cpu(0)),
             static_cast<int>(dest));
 }
 
@@ -154,15 +166,18 @@ TEST_P(migrate, migrate_disable_holds_the_task_until_migrate_enable) {
   if (ncpus() < 2) GTEST_SKIP();
   std::atomic<int> phase{0};
   std::atomic<int> cpu_before{-1}, cpu_during{-1}, cpu_after{-1};
-  pid_t pid = spawn("pinned", [&] {
-    migrate_disable();
-    cpu_before = smp_processor_id();
-    phase = 1;
-    while (phase.load() < 2) msleep(1);  // sleeps and wakes with migration disabled
-    cpu_during = smp_processor_id();
-    migrate_enable();
-    cpu_after = smp_processor_id();
-  }, on_cpu(0));
+  pid_t pid = spawn(
+      "pinned",
+      [&] {
+        migrate_disable();
+        cpu_before = smp_processor_id();
+        phase = 1;
+        while (phase.load() < 2) msleep(1);  // sleeps and wakes with migration disabled
+        cpu_during = smp_processor_id();
+        migrate_enable();
+        cpu_after = smp_processor_id();
+      },
+      on_cpu(0));
   while (phase.load() < 1) std::this_thread::yield();
   std::atomic<bool> set_done{false};
   pid_t setter = spawn("setter", [&] {
@@ -258,9 +273,12 @@ TEST_P(balance, runnable_tasks_started_on_one_cpu_spread_out) {
   std::atomic<bool> stop{false};
   std::vector<pid_t> pids;
   for (unsigned i = 0; i < n; i++)
-    pids.push_back(spawn("hog", [&] {
-      while (!stop) cond_resched();
-    }, on_cpu(0)));
+    pids.push_back(spawn(
+        "hog",
+        [&] {
+          while (!stop) cond_resched();
+        },
+        on_cpu(0)));
   // Widening the mask does not move them (CPU 0 stays allowed): the balancer has to.
   for (pid_t pid : pids) ASSERT_EQ(sched_setaffinity(pid, cpumask::first_n(ncpus())), 0);
   std::vector<unsigned> per_cpu(ncpus());
@@ -289,12 +307,18 @@ TEST_P(balance, a_running_hog_is_pushed_to_an_idle_cpu_by_active_balance) {
   // B is pinned to CPU 0 and nearly never runs (SCHED_IDLE): the movable hog is always the one
   // running, so only its CPU's stopper can move it.
   task_attr idle_pinned = on_cpu(0, SCHED_IDLE);
-  pid_t b = spawn("pinned", [&] {
-    while (!stop) cond_resched();
-  }, idle_pinned);
-  pid_t hog = spawn("hog", [&] {
-    while (!stop) cond_resched();
-  }, on_cpu(0));
+  pid_t b = spawn(
+      "pinned",
+      [&] {
+        while (!stop) cond_resched();
+      },
+      idle_pinned);
+  pid_t hog = spawn(
+      "hog",
+      [&] {
+        while (!stop) cond_resched();
+      },
+      on_cpu(0));
   ASSERT_EQ(sched_setaffinity(hog, cpumask::first_n(ncpus())), 0);
   task_info ti;
   for (int ms = 0; ms < 5000; ms++) {

@@ -57,6 +57,13 @@ void send_ipi(int cpu, u32 reason) {
   kick_cpu(cpu, h);
 }
 
+void wake_up_idle_cpu(int cpu) {
+  cpu_hot* h = per_cpu_hot(static_cast<unsigned>(cpu));
+  u32 st = CPU_HALTED;
+  if (h->idle_state.compare_exchange_strong(st, CPU_POLLING, std::memory_order_seq_cst))
+    arch::futex_wake(&h->idle_state, 1);
+}
+
 void raise_irq_busy(int cpu, u32 reason, bool signal) {
   cpu_hot* h = per_cpu_hot(static_cast<unsigned>(cpu));
   u32 old = h->pending.fetch_or(reason, std::memory_order_seq_cst);

@@ -13,6 +13,10 @@ inline void smp_send_reschedule(int cpu) {
   send_ipi(cpu, IRQ_RESCHEDULE);
 }
 
+// Brings a halted idle CPU back to polling (no interrupt raised), so that work about to be
+// sent to it finds it awake: the futex wake overlaps the sender's own work.
+void wake_up_idle_cpu(int cpu);
+
 // Raises `reason` on a CPU that is running something, for the clock event device: halted CPUs
 // are left alone (they wake for their own timers). signal: under preempt=full, interrupt the
 // running task now rather than at its next preemption point.

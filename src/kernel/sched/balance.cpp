@@ -20,7 +20,9 @@ namespace {
 enum cpu_idle_type { CPU_IDLE, CPU_NOT_IDLE, CPU_NEWLY_IDLE };
 constexpr unsigned MAX_PULL = 32;
 
-unsigned cfs_load(int cpu) { return cpu_rq(cpu)->cfs.nr_running; }
+unsigned cfs_load(int cpu) {
+  return cpu_rq(cpu)->cfs.nr_running;
+}
 
 // Can p move from its CPU to dst? (can_migrate_task)
 bool can_migrate_task(task_struct* p, int dst) {
@@ -33,8 +35,8 @@ unsigned detach_attach_tasks(rq* src, rq* dst, unsigned n, bool* some_pinned) {
   task_struct* moving[MAX_PULL];
   unsigned count = 0;
   n = std::min(n, MAX_PULL);
-  for (auto it = src->cfs.tasks_timeline.rbegin(); it != src->cfs.tasks_timeline.rend() && count < n;
-       ++it) {
+  for (auto it = src->cfs.tasks_timeline.rbegin();
+       it != src->cfs.tasks_timeline.rend() && count < n; ++it) {
     task_struct* p = container_of(&*it, task_struct, se);
     if (can_migrate_task(p, dst->cpu))
       moving[count++] = p;
@@ -109,8 +111,8 @@ unsigned load_balance(int this_cpu, sched_domain& sd, cpu_idle_type idle, bool t
   unsigned this_load = this_rq->cfs.nr_running;
   // Balanced enough: the kernel's imbalance reduced to task counts.
   bool this_idle = idle != CPU_NOT_IDLE;
-  if (busiest_load < 2 && !(this_idle && busiest_load == 1 &&
-                            busiest->nr_running.load(std::memory_order_relaxed) > 1))
+  if (busiest_load < 2 &&
+      !(this_idle && busiest_load == 1 && busiest->nr_running.load(std::memory_order_relaxed) > 1))
     return 0;
   if (!this_idle && busiest_load <= this_load + 1) return 0;
   unsigned n = std::max(1u, (busiest_load - this_load) / 2);
@@ -219,7 +221,9 @@ void trigger_load_balance(rq* rq) {
   }
 }
 
-void nohz_balance_kicked() { raise_softirq(SCHED_SOFTIRQ); }
+void nohz_balance_kicked() {
+  raise_softirq(SCHED_SOFTIRQ);
+}
 
 int newidle_balance(rq* this_rq) {
   int cpu = this_rq->cpu;
@@ -232,6 +236,8 @@ int newidle_balance(rq* this_rq) {
   return static_cast<int>(pulled);
 }
 
-void init_sched_fair_class() { open_softirq(SCHED_SOFTIRQ, run_rebalance_domains); }
+void init_sched_fair_class() {
+  open_softirq(SCHED_SOFTIRQ, run_rebalance_domains);
+}
 
 }  // namespace cpustop

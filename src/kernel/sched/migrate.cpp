@@ -6,6 +6,7 @@
 // be, so the scheduler queues migration_cpu_stop on the task's CPU; migration/N preempts the task
 // there and moves it while it is merely queued.
 #include "kernel/cpu.h"
+#include "kernel/irq.h"
 #include "kernel/kthread.h"
 #include "kernel/pid.h"
 #include "kernel/printk.h"
@@ -57,7 +58,8 @@ struct set_affinity_pending {
   } arg;
 };
 
-// ---- Where a task may run ------------------------------------------------------------------------
+// ---- Where a task may run
+// ------------------------------------------------------------------------
 
 bool is_cpu_allowed(task_struct* p, int cpu) {
   // When not in the task's cpumask, no point in looking further.
@@ -91,7 +93,8 @@ int select_fallback_rq(int cpu, task_struct* p) {
   std::abort();
 }
 
-// ---- Moving a queued task ------------------------------------------------------------------------
+// ---- Moving a queued task
+// ------------------------------------------------------------------------
 
 // With rq->lock (and p->pi_lock) held, p queued and not running: move it to new_cpu. Returns
 // new_cpu's run queue, locked (rq is unlocked).
@@ -222,9 +225,12 @@ int affine_move_task(rq* rq, task_struct* p, rq_flags* rf, int dest_cpu, unsigne
     if (!stop_pending) pending->stop_pending = true;
     __preempt_count_add(1);
     task_rq_unlock(rq, p, rf);
-    if (!stop_pending)
+    if (!stop_pending) {
       stop_one_cpu_nowait(static_cast<unsigned>(rq->cpu), migration_cpu_stop, &pending->arg,
                           &pending->stop_work);
+      // The destination will be woken once migration/N has moved the task: start now.
+      wake_up_idle_cpu(dest_cpu);
+    }
     __preempt_enable();
     if (flags & SCA_MIGRATE_ENABLE) return 0;
   } else {
@@ -251,8 +257,8 @@ int affine_move_task(rq* rq, task_struct* p, rq_flags* rf, int dest_cpu, unsigne
 
 // Called with both p->pi_lock and rq->lock held; drops both.
 int __set_cpus_allowed_ptr_locked(task_struct* p, affinity_context* ctx, rq* rq, rq_flags* rf) {
-  cpumask cpu_valid =
-      (p->flags & PF_KTHREAD) || p->migration_disabled ? cpu_online_mask.load() : cpu_active_mask.load();
+  cpumask cpu_valid = (p->flags & PF_KTHREAD) || p->migration_disabled ? cpu_online_mask.load()
+                                                                       : cpu_active_mask.load();
   int ret = 0;
   if ((ctx->flags & SCA_CHECK) && (p->flags & PF_NO_SETAFFINITY)) {
     ret = -EINVAL;
@@ -327,7 +333,8 @@ void migrate_enable() {
   __preempt_enable();
 }
 
-// ---- The system calls -------------------------------------------------------------------------------
+// ---- The system calls
+// -------------------------------------------------------------------------------
 
 int sched_setaffinity(pid_t pid, const cpumask& mask) {
   if (pid < 0) return -EINVAL;
@@ -362,6 +369,8 @@ int sched_getaffinity(pid_t pid, cpumask* mask) {
   return 0;
 }
 
-void migrate_init() { init_waitqueue_head(&var_waitq); }
+void migrate_init() {
+  init_waitqueue_head(&var_waitq);
+}
 
 }  // namespace cpustop

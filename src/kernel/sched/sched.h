@@ -285,12 +285,12 @@ struct rq {
   int cpu = 0;
   llist_head wake_list;
 
-  unsigned nr_pinned = 0;     // migrate-disabled tasks that belong to this CPU
+  unsigned nr_pinned = 0;  // migrate-disabled tasks that belong to this CPU
   // Load balancing (balance.cpp), under __lock unless noted.
-  int active_balance = 0;         // active_balance_work is queued; the stop function clears it
+  int active_balance = 0;  // active_balance_work is queued; the stop function clears it
   int push_cpu = -1;
   cpu_stop_work active_balance_work;
-  u64 next_balance = 0;           // jiffies; owner CPU only
+  u64 next_balance = 0;  // jiffies; owner CPU only
   std::atomic<bool> nohz_balance_kick{false};
   u64 last_tick_jiffies = 0;  // the tick's accounting position
   stat_u64 cpustat[NR_STATS] = {};
@@ -476,7 +476,14 @@ void init_sched_fair_class();
 // An idle CPU got IRQ_NOHZ_KICK: balance on the way out of the interrupt.
 void nohz_balance_kicked();
 // Where migrations come from, for /proc-style statistics and the demo's diagnosis.
-enum migration_cause { MIG_WAKEUP, MIG_AFFINITY, MIG_BALANCE, MIG_ACTIVE_BALANCE, MIG_HOTPLUG, NR_MIG_CAUSES };
+enum migration_cause {
+  MIG_WAKEUP,
+  MIG_AFFINITY,
+  MIG_BALANCE,
+  MIG_ACTIVE_BALANCE,
+  MIG_HOTPLUG,
+  NR_MIG_CAUSES
+};
 extern stat_u64 migration_counts[NR_MIG_CAUSES];
 extern stat_u64 cross_node_migrations;
 void count_migration(int src, int dst, migration_cause cause);

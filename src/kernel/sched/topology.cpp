@@ -59,7 +59,9 @@ cpumask span_of(const std::vector<cpu_topo>& t, unsigned cpu, int cpu_topo::*fie
   return m;
 }
 
-const domain_set* domains_now() { return current_set.load(std::memory_order_acquire); }
+const domain_set* domains_now() {
+  return current_set.load(std::memory_order_acquire);
+}
 
 }  // namespace
 
@@ -189,7 +191,8 @@ int cpu_llc_id(int cpu) {
 
 cpumask cpu_llc_span(int cpu) {
   const domain_set* set = domains_now();
-  if (!set || cpu < 0 || static_cast<unsigned>(cpu) >= set->topo.size()) return cpumask::first_n(nr_cpu_ids_);
+  if (!set || cpu < 0 || static_cast<unsigned>(cpu) >= set->topo.size())
+    return cpumask::first_n(nr_cpu_ids_);
   return span_of(set->topo, static_cast<unsigned>(cpu), &cpu_topo::llc);
 }
 
