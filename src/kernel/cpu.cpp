@@ -10,10 +10,13 @@
 #include "kernel/fork.h"
 #include "kernel/init.h"
 #include "kernel/printk.h"
+#include "kernel/sched/topology.h"
 #include "kernel/sched/wait.h"
 #include "kernel/smpboot.h"
 #include "kernel/stop_machine.h"
 #include "kernel/system.h"
+#include "kernel/time/hrtimer.h"
+#include "kernel/workqueue.h"
 #include "trace/events.h"
 
 namespace cpustop {
@@ -58,6 +61,20 @@ void hotplug_lock_wait(Try try_take) {
   });
 }
 
+int cpuhp_invoke_callback(unsigned cpu, int state, bool bringup) {
+  const cpuhp_step& step = cpuhp_hp_states[state];
+  const cpuhp_callback& cb = bringup ? step.startup : step.teardown;
+  if (!cb) return 0;
+  trace_cpuhp_enter(cpu, state, step.name.c_str());
+  int ret = cb(cpu);
+  trace_cpuhp_exit(cpu, state, ret);
+  return ret;
+}
+
+bool starting_state(int state) {
+  return state > CPUHP_AP_OFFLINE && state <= CPUHP_AP_ONLINE;
+}
+
 int bringup_cpu(unsigned cpu) {
   cpuhp_cpu_state* st = &per_cpu_cpuhp_state[cpu];
   reinit_completion(&st->done_up);
@@ -73,7 +90,61 @@ int sched_cpu_starting(unsigned cpu) {
 }
 
 int sched_cpu_activate(unsigned cpu) {
+  per_cpu_cpuhp_state[cpu].dying.store(false);
   cpu_active_mask.set(cpu);
+  if (system_state.load() == SYSTEM_RUNNING) build_sched_domains(true);
+  return 0;
+}
+
+// From here on no new work is placed on the CPU: wakeups and the balancer skip inactive CPUs.
+int sched_cpu_deactivate(unsigned cpu) {
+  per_cpu_cpuhp_state[cpu].dying.store(true);
+  cpu_active_mask.clear(cpu);
+  build_sched_domains(true);
+  return 0;
+}
+
+// Tasks that disabled migration must leave the CPU on their own first.
+int sched_cpu_wait_empty(unsigned cpu) {
+  rq* rq = cpu_rq(static_cast<int>(cpu));
+  while (rq->nr_pinned.load() > 0) {
+    if (schedulable_current())
+      msleep(1);
+    else
+      arch::os_sleep_ns(1000000);
+  }
+  return 0;
+}
+
+// take_cpu_down: on the dying CPU, inside stop_machine, with every other CPU stopped.
+int take_cpu_down(void* arg) {
+  auto cpu = *static_cast<unsigned*>(arg);
+  cpuhp_cpu_state* st = &per_cpu_cpuhp_state[cpu];
+  // __cpu_disable(): from now on the CPU is offline.
+  cpu_online_mask.clear(cpu);
+  // The DYING callbacks (the STARTING section in reverse); they cannot fail.
+  for (int state = CPUHP_AP_ONLINE; state > CPUHP_AP_OFFLINE; state--) {
+    st->state.store(state);
+    int ret = cpuhp_invoke_callback(cpu, state, false);
+    if (ret) printk_fmt("WARNING: cpu%u: dying state %d failed: %d", cpu, state, ret);
+  }
+  st->state.store(CPUHP_AP_OFFLINE);
+  hrtimers_cpu_dying(static_cast<int>(cpu), static_cast<int>(cpu_online_mask.load().first()));
+  // Park the stopper (we are running in it): works queued before this still drain first.
+  stop_machine_park(static_cast<int>(cpu));
+  return 0;
+}
+
+int takedown_cpu(unsigned cpu) {
+  cpuhp_cpu_state* st = &per_cpu_cpuhp_state[cpu];
+  reinit_completion(&st->done_down);
+  unsigned arg = cpu;
+  cpumask only = cpumask::of(cpu);
+  int err = stop_machine_cpuslocked(take_cpu_down, &arg, &only);
+  if (err) return err;
+  // Wait for the CPU's idle loop to notice and report itself dead.
+  wait_for_completion(&st->done_down);
+  printk_fmt("smpboot: CPU %u is now offline", cpu);
   return 0;
 }
 
@@ -84,26 +155,17 @@ void init_states() {
       "threads:prepare", [](unsigned cpu) { return smpboot_create_threads(cpu); }, nullptr};
   cpuhp_hp_states[CPUHP_BRINGUP_CPU] = {"cpu:bringup", bringup_cpu, nullptr};
   cpuhp_hp_states[CPUHP_AP_OFFLINE] = {"ap:offline", nullptr, nullptr};
-  cpuhp_hp_states[CPUHP_AP_SCHED_STARTING] = {"sched:starting", sched_cpu_starting, nullptr};
+  cpuhp_hp_states[CPUHP_AP_SCHED_STARTING] = {"sched:starting", sched_cpu_starting,
+                                              sched_cpu_dying};
   cpuhp_hp_states[CPUHP_AP_ONLINE] = {"ap:online", nullptr, nullptr};
-  cpuhp_hp_states[CPUHP_TEARDOWN_CPU] = {"cpu:teardown", nullptr, nullptr};
+  cpuhp_hp_states[CPUHP_TEARDOWN_CPU] = {"cpu:teardown", nullptr, takedown_cpu};
   cpuhp_hp_states[CPUHP_AP_ONLINE_IDLE] = {"ap:online-idle", nullptr, nullptr};
-  cpuhp_hp_states[CPUHP_AP_SCHED_WAIT_EMPTY] = {"sched:waitempty", nullptr, nullptr};
+  cpuhp_hp_states[CPUHP_AP_SCHED_WAIT_EMPTY] = {"sched:waitempty", nullptr, sched_cpu_wait_empty};
   cpuhp_hp_states[CPUHP_AP_SMPBOOT_THREADS] = {
       "smpboot/threads:online", [](unsigned cpu) { return smpboot_unpark_threads(cpu); },
       [](unsigned cpu) { return smpboot_park_threads(cpu); }};
-  cpuhp_hp_states[CPUHP_AP_ACTIVE] = {"sched:active", sched_cpu_activate, nullptr};
+  cpuhp_hp_states[CPUHP_AP_ACTIVE] = {"sched:active", sched_cpu_activate, sched_cpu_deactivate};
   cpuhp_hp_states[CPUHP_ONLINE] = {"online", nullptr, nullptr};
-}
-
-int cpuhp_invoke_callback(unsigned cpu, int state, bool bringup) {
-  const cpuhp_step& step = cpuhp_hp_states[state];
-  const cpuhp_callback& cb = bringup ? step.startup : step.teardown;
-  if (!cb) return 0;
-  trace_cpuhp_enter(cpu, state, step.name.c_str());
-  int ret = cb(cpu);
-  trace_cpuhp_exit(cpu, state, ret);
-  return ret;
 }
 
 // The AP's STARTING section, on the AP with interrupts off.
@@ -121,19 +183,14 @@ void notify_cpu_starting(unsigned cpu) {
   local_irq_restore(flags);
 }
 
-// Runs the startup callbacks from the CPU's state up to target (BP side).
+// The BP walks up from the CPU's state to target. As the kernel, the state moves first and then
+// its callback runs: bringup_cpu's AP continues from there and leaves the state at ONLINE_IDLE.
 int cpuhp_up_callbacks(unsigned cpu, int target) {
   cpuhp_cpu_state* st = &per_cpu_cpuhp_state[cpu];
   while (st->state.load() < target) {
     int state = st->state.load() + 1;
-    if (state > CPUHP_BRINGUP_CPU && state <= CPUHP_AP_ONLINE_IDLE) {
-      // The AP runs these itself during bringup_cpu(); nothing for the BP to do.
-      st->state.store(state);
-      continue;
-    }
-    // As the kernel: the state moves first, then its callback runs (bringup_cpu's AP walks on
-    // from there).
     st->state.store(state);
+    if (starting_state(state) || state == CPUHP_TEARDOWN_CPU) continue;  // AP-side / no startup
     int ret = cpuhp_invoke_callback(cpu, state, true);
     if (ret) {
       st->state.store(state - 1);
@@ -143,20 +200,56 @@ int cpuhp_up_callbacks(unsigned cpu, int target) {
   return 0;
 }
 
-int _cpu_up(unsigned cpu, int target) {
-  cpus_write_lock();
-  int ret = 0;
-  if (cpu_online(static_cast<int>(cpu)) || per_cpu_cpuhp_state[cpu].state.load() != CPUHP_OFFLINE) {
-    ret = -EINVAL;
-  } else {
-    ret = cpuhp_up_callbacks(cpu, target);
-    if (ret)
-      printk_fmt("cpu%u: bring-up failed at %d: %d", cpu, per_cpu_cpuhp_state[cpu].state.load(),
-                 ret);
+// The BP walks down to target; takedown_cpu runs the STARTING section's teardowns on the AP.
+int cpuhp_down_callbacks(unsigned cpu, int target) {
+  cpuhp_cpu_state* st = &per_cpu_cpuhp_state[cpu];
+  while (st->state.load() > target) {
+    int state = st->state.load();
+    if (starting_state(state)) {  // done by take_cpu_down
+      st->state.store(state - 1);
+      continue;
+    }
+    int ret = cpuhp_invoke_callback(cpu, state, false);
+    if (ret) return ret;
+    if (st->state.load() == state) st->state.store(state - 1);
   }
-  cpus_write_unlock();
+  return 0;
+}
+
+int _cpu_up(unsigned cpu, int target) {
+  cpuhp_cpu_state* st = &per_cpu_cpuhp_state[cpu];
+  if (cpu_online(static_cast<int>(cpu)) || st->state.load() != CPUHP_OFFLINE) return -EINVAL;
+  int prev = st->state.load();
+  int ret = cpuhp_up_callbacks(cpu, target);
+  if (ret) {
+    printk_fmt("cpu%u: bring-up failed at state %d (%s): %d; rolling back", cpu,
+               st->state.load() + 1, cpuhp_hp_states[st->state.load() + 1].name.c_str(), ret);
+    cpuhp_down_callbacks(cpu, prev);
+  }
   return ret;
 }
+
+int _cpu_down(unsigned cpu, int target) {
+  cpuhp_cpu_state* st = &per_cpu_cpuhp_state[cpu];
+  if (!cpu_online(static_cast<int>(cpu)) || st->state.load() != CPUHP_ONLINE) return -EINVAL;
+  if (num_online_cpus() == 1) return -EBUSY;
+  int prev = st->state.load();
+  int ret = cpuhp_down_callbacks(cpu, target);
+  if (ret) {
+    printk_fmt("cpu%u: teardown failed at state %d (%s): %d; rolling back", cpu, st->state.load(),
+               cpuhp_hp_states[st->state.load()].name.c_str(), ret);
+    st->state.store(st->state.load() - 1);
+    cpuhp_up_callbacks(cpu, prev);
+  }
+  st->dying.store(false);
+  return ret;
+}
+
+struct down_work {
+  work_struct work;
+  unsigned cpu;
+  int ret;
+};
 
 task_struct** idle_threads;
 
@@ -271,7 +364,128 @@ void smp_init() {
 int cpu_up(unsigned int cpu) {
   if (cpu >= nr_cpu_ids_ || !per_cpu_cpuhp_state) return -EINVAL;
   mutex_lock(&cpu_add_remove_lock);
+  cpus_write_lock();
   int ret = _cpu_up(cpu, CPUHP_ONLINE);
+  cpus_write_unlock();
+  mutex_unlock(&cpu_add_remove_lock);
+  return ret;
+}
+
+static int cpu_down_maps_locked(unsigned cpu) {
+  mutex_lock(&cpu_add_remove_lock);
+  cpus_write_lock();
+  int ret = _cpu_down(cpu, CPUHP_OFFLINE);
+  cpus_write_unlock();
+  mutex_unlock(&cpu_add_remove_lock);
+  return ret;
+}
+
+int cpu_down(unsigned int cpu) {
+  if (cpu >= nr_cpu_ids_ || !per_cpu_cpuhp_state) return -EINVAL;
+  if (!cpu_online(static_cast<int>(cpu))) return -EINVAL;
+  if (num_online_cpus() == 1) return -EBUSY;
+  task_struct* self = schedulable_current();
+  if (!self) return cpu_down_maps_locked(cpu);
+  // A task must not take its own CPU down: run the teardown on another CPU's kworker, as the
+  // kernel does with work_on_cpu().
+  cpumask others = cpu_online_mask.load();
+  others.clear(cpu);
+  down_work w;
+  INIT_WORK(&w.work, [](work_struct* work) {
+    auto* dw = container_of(work, down_work, work);
+    dw->ret = cpu_down_maps_locked(dw->cpu);
+  });
+  w.cpu = cpu;
+  w.ret = -EBUSY;
+  if (others.empty() || !queue_work_on(static_cast<int>(others.first()), &w.work)) return -EBUSY;
+  flush_work(&w.work);
+  return w.ret;
+}
+
+// ---- Dynamic states
+// ------------------------------------------------------------------------------
+
+static int cpuhp_dyn_end(int start) {
+  switch (start) {
+    case CPUHP_BP_PREPARE_DYN:
+      return CPUHP_BP_PREPARE_DYN_END;
+    case CPUHP_AP_STARTING_DYN:
+      return CPUHP_AP_STARTING_DYN_END;
+    case CPUHP_AP_ONLINE_DYN:
+      return CPUHP_AP_ONLINE_DYN_END;
+  }
+  return -1;
+}
+
+// Runs a state's callback for one CPU where the state says: STARTING ones on the CPU itself.
+static int cpuhp_issue_call(unsigned cpu, int state, bool bringup) {
+  if (!starting_state(state)) return cpuhp_invoke_callback(cpu, state, bringup);
+  struct call {
+    unsigned cpu;
+    int state;
+    bool bringup;
+  } c{cpu, state, bringup};
+  return stop_one_cpu(
+      cpu,
+      [](void* arg) {
+        auto* c = static_cast<call*>(arg);
+        return cpuhp_invoke_callback(c->cpu, c->state, c->bringup);
+      },
+      &c);
+}
+
+int cpuhp_setup_state(cpuhp_state state, const std::string& name, cpuhp_callback startup,
+                      cpuhp_callback teardown) {
+  if (!per_cpu_cpuhp_state || state <= CPUHP_OFFLINE || state >= CPUHP_ONLINE || name.empty())
+    return -EINVAL;
+  mutex_lock(&cpu_add_remove_lock);
+  int slot = state;
+  int end = cpuhp_dyn_end(state);
+  int ret = 0;
+  if (end >= 0) {
+    while (slot < end && !cpuhp_hp_states[slot].name.empty()) slot++;
+    if (slot >= end) ret = -ENOSPC;
+  } else if (!cpuhp_hp_states[slot].name.empty()) {
+    ret = -EBUSY;
+  }
+  if (!ret) {
+    cpuhp_hp_states[slot] = {name, startup, teardown};
+    // Bring the new state up on every CPU already past it, in CPU order.
+    std::vector<unsigned> done;
+    for (unsigned cpu : cpu_online_mask.load()) {
+      if (per_cpu_cpuhp_state[cpu].state.load() < slot) continue;
+      ret = startup ? cpuhp_issue_call(cpu, slot, true) : 0;
+      if (ret) break;
+      done.push_back(cpu);
+    }
+    if (ret) {
+      for (auto it = done.rbegin(); it != done.rend(); ++it)
+        if (teardown) cpuhp_issue_call(*it, slot, false);
+      cpuhp_hp_states[slot] = {};
+    }
+  }
+  mutex_unlock(&cpu_add_remove_lock);
+  if (ret) return ret;
+  return end >= 0 ? slot : 0;
+}
+
+int cpuhp_remove_state(int state) {
+  if (!per_cpu_cpuhp_state || state <= CPUHP_OFFLINE || state >= CPUHP_ONLINE) return -EINVAL;
+  mutex_lock(&cpu_add_remove_lock);
+  int ret = 0;
+  bool dynamic = (state >= CPUHP_BP_PREPARE_DYN && state < CPUHP_BP_PREPARE_DYN_END) ||
+                 (state >= CPUHP_AP_STARTING_DYN && state < CPUHP_AP_STARTING_DYN_END) ||
+                 (state >= CPUHP_AP_ONLINE_DYN && state < CPUHP_AP_ONLINE_DYN_END);
+  if (!dynamic || cpuhp_hp_states[state].name.empty()) {
+    ret = -EINVAL;
+  } else {
+    cpumask online = cpu_online_mask.load();
+    for (int cpu = static_cast<int>(nr_cpu_ids_) - 1; cpu >= 0; cpu--)
+      if (online.test(static_cast<unsigned>(cpu)) &&
+          per_cpu_cpuhp_state[cpu].state.load() >= state && cpuhp_hp_states[state].teardown)
+        cpuhp_issue_call(static_cast<unsigned>(cpu), state, false);
+    cpuhp_hp_states[state] = {};
+  }
   mutex_unlock(&cpu_add_remove_lock);
   return ret;
 }

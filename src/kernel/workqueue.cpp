@@ -60,10 +60,17 @@ task_struct** worker_store(unsigned cpu) {
   return &pools[cpu].worker;
 }
 
+// Before the CPU goes down its worker runs what is still queued (the kernel hands it to an
+// unbound pool instead).
+void worker_park(unsigned cpu) {
+  worker_thread(cpu);
+}
+
 smp_hotplug_thread worker_threads = {
     .store = worker_store,
     .thread_should_run = worker_should_run,
     .thread_fn = worker_thread,
+    .park = worker_park,
     .thread_comm = "kworker/%u:0",
 };
 

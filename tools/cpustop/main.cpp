@@ -2,6 +2,7 @@
 //
 //   cpustop demo [--cpus N] [--preempt M] [--idle M] [--trace FILE]   the headline demo
 //   cpustop boot [--cpus N] [...]                                    boot, print dmesg, halt
+//   cpustop shell [--cpus N] [-c 'cmd; cmd']                         taskset, chrt, ps, ...
 //   cpustop bench NAME|all|list                                      benchmarks (BENCH lines)
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
@@ -9,6 +10,7 @@
 #include "bench.h"
 #include "commands.h"
 #include "cpustop/boot.h"
+#include "shell.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"cpustop: the Linux kernel's per-CPU stopper machinery in user space", "cpustop"};
@@ -34,6 +36,12 @@ int main(int argc, char** argv) {
   std::string trace_file;
   demo_cmd->add_option("--trace", trace_file, "write the whole trace as ftrace text to FILE");
 
+  auto* shell_cmd = app.add_subcommand(
+      "shell", "boot, then run taskset/chrt/ps/cat/echo/... commands from stdin or -c");
+  add_boot_options(shell_cmd);
+  std::string script;
+  shell_cmd->add_option("-c", script, "commands separated by ';' (exit status of the last)");
+
   auto* bench_cmd = app.add_subcommand("bench", "run a benchmark (list, all, or a name)");
   std::string bench_name = "list";
   bench_cmd->add_option("name", bench_name, "benchmark name, `all` or `list`");
@@ -42,6 +50,7 @@ int main(int argc, char** argv) {
 
   if (*boot_cmd) return cpustop::tool::cmd_boot(opts);
   if (*demo_cmd) return cpustop::tool::cmd_demo(opts, trace_file);
+  if (*shell_cmd) return cpustop::tool::cmd_shell(opts, script);
   if (*bench_cmd) {
     const auto& all = cpustop::bench::all();
     if (bench_name == "list") {

@@ -285,7 +285,7 @@ struct rq {
   int cpu = 0;
   llist_head wake_list;
 
-  unsigned nr_pinned = 0;  // migrate-disabled tasks that belong to this CPU
+  locked_counter nr_pinned;  // migrate-disabled tasks that belong to this CPU (its own writes)
   // Load balancing (balance.cpp), under __lock unless noted.
   int active_balance = 0;  // active_balance_work is queued; the stop function clears it
   int push_cpu = -1;
@@ -468,6 +468,8 @@ rq* move_queued_task(rq* rq, task_struct* p, int new_cpu);
 int migration_cpu_stop(void* data);
 void migrate_disable_switch(rq* rq, task_struct* p);
 void migrate_init();
+// CPU hotplug: vacate a dying CPU (from take_cpu_down, every other CPU stopped).
+int sched_cpu_dying(unsigned cpu);
 void trigger_load_balance(rq* rq);
 // A CPU about to go idle pulls work (with rq->lock held; may drop and retake it). Returns the
 // number of tasks pulled.

@@ -140,6 +140,27 @@ void hrtimer_interrupt() {
   __raw_spin_unlock_irqrestore(&base->lock, flags);
 }
 
+void hrtimers_cpu_dying(int dying, int to) {
+  hrtimer_cpu_base* old = &bases[dying];
+  hrtimer_cpu_base* base = &bases[to];
+  hrtimer_cpu_base* first = dying < to ? old : base;
+  hrtimer_cpu_base* second = dying < to ? base : old;
+  unsigned long flags = __raw_spin_lock_irqsave(&first->lock);
+  __raw_spin_lock(&second->lock);
+  while (!old->active.empty()) {
+    hrtimer* timer = &*old->active.begin();
+    old->active.erase(old->active.begin());
+    timer->base.store(base, std::memory_order_release);
+    base->active.insert(*timer);
+  }
+  update_next_expiry(old);
+  update_next_expiry(base);
+  u64 next = base->next_expiry.load(std::memory_order_relaxed);
+  __raw_spin_unlock(&second->lock);
+  __raw_spin_unlock_irqrestore(&first->lock, flags);
+  if (next != KTIME_MAX) tick_program_event(to, next);
+}
+
 u64 hrtimer_next_expiry(int cpu) {
   return bases[cpu].next_expiry.load(std::memory_order_acquire);
 }

@@ -35,6 +35,8 @@ int hrtimer_try_to_cancel(hrtimer* timer);
 int hrtimer_cancel(hrtimer* timer);
 // Runs the expired timers of this CPU (hardirq context).
 void hrtimer_interrupt();
+// CPU hotplug: move the dying CPU's timers to cpu `to` (called on the dying CPU).
+void hrtimers_cpu_dying(int dying, int to);
 // Earliest expiry queued on cpu, KTIME_MAX if none. Lockless.
 u64 hrtimer_next_expiry(int cpu);
 
