@@ -494,12 +494,13 @@ void start_secondary(unsigned cpu) {
   cpuhp_cpu_state* st = &per_cpu_cpuhp_state[cpu];
   notify_cpu_starting(cpu);
   cpu_online_mask.set(cpu);
-  complete(&st->done_up);
   // cpuhp_online_idle(): the stopper must take work before this CPU schedules anything
-  // (45178ac0cea8), so it is enabled here, on the AP, ahead of the idle loop.
+  // (45178ac0cea8), so it is enabled here, on the AP, ahead of the idle loop, and before the BP
+  // is told to go on (which moves the state past ONLINE_IDLE).
   st->state.store(CPUHP_AP_ONLINE_IDLE);
   if (stop_machine_ready() && cpu_stopper_task(static_cast<int>(cpu)))
     stop_machine_unpark(static_cast<int>(cpu));
+  complete(&st->done_up);
   cpu_idle_loop();
 }
 
