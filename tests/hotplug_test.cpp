@@ -151,8 +151,8 @@ TEST_P(hotplug, tasks_move_off_a_dying_cpu_keeping_or_breaking_their_affinity) {
   EXPECT_EQ(t2.cpu, static_cast<int>(cpu - 1)) << "the other allowed CPU";
   EXPECT_EQ(t2.cpus_allowed, two) << "affinity kept";
   EXPECT_EQ(t1.cpus_allowed, cpumask::first_n(ncpus())) << "affinity broken";
-  EXPECT_NE(dmesg().find("process " + std::to_string(only_here) + " (onlyhere) no longer affine to cpu" +
-                         std::to_string(cpu)),
+  EXPECT_NE(dmesg().find("process " + std::to_string(only_here) +
+                         " (onlyhere) no longer affine to cpu" + std::to_string(cpu)),
             std::string::npos);
   EXPECT_EQ(dmesg().find("(twocpus) no longer affine"), std::string::npos);
   EXPECT_GE(get_sched_stats().hotplug, 1u);  // onlyhere; twocpus may be pulled first
@@ -166,8 +166,8 @@ TEST_P(hotplug, a_failing_startup_rolls_the_cpu_back_offline) {
   unsigned cpu = ncpus() - 1;
   ASSERT_EQ(cpu_down(cpu), 0);
   int state = cpuhp_setup_state(
-      CPUHP_AP_ONLINE_DYN, "test:fails",
-      [cpu](unsigned c) { return c == cpu ? -EIO : 0; }, [](unsigned) { return 0; });
+      CPUHP_AP_ONLINE_DYN, "test:fails", [cpu](unsigned c) { return c == cpu ? -EIO : 0; },
+      [](unsigned) { return 0; });
   ASSERT_GE(state, CPUHP_AP_ONLINE_DYN);
   EXPECT_EQ(cpu_up(cpu), -EIO);
   EXPECT_FALSE(cpu_online(static_cast<int>(cpu)));

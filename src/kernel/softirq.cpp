@@ -16,7 +16,8 @@ std::atomic<void (*)()> softirq_vec_action[NR_SOFTIRQS];
 
 struct softirq_cpu {
   u32 pending = 0;  // touched only by the owning CPU, with interrupts (our deferral) off
-  task_struct* ksoftirqd = nullptr;
+  task_struct* store = nullptr;                  // smpboot's slot
+  std::atomic<task_struct*> ksoftirqd{nullptr};  // what interrupt context reads
   stat_u64 count[NR_SOFTIRQS] = {};
 };
 softirq_cpu* softirq_cpus;
@@ -26,7 +27,7 @@ softirq_cpu* this_softirq() {
 }
 
 void wakeup_softirqd() {
-  task_struct* tsk = this_softirq()->ksoftirqd;
+  task_struct* tsk = this_softirq()->ksoftirqd.load(std::memory_order_acquire);
   if (tsk) wake_up_process(tsk);
 }
 
@@ -61,13 +62,18 @@ void run_ksoftirqd(unsigned) {
 }
 
 task_struct** ksoftirqd_store(unsigned cpu) {
-  return &softirq_cpus[cpu].ksoftirqd;
+  return &softirq_cpus[cpu].store;
+}
+
+void ksoftirqd_create(unsigned cpu) {
+  softirq_cpus[cpu].ksoftirqd.store(softirq_cpus[cpu].store, std::memory_order_release);
 }
 
 smp_hotplug_thread softirq_threads = {
     .store = ksoftirqd_store,
     .thread_should_run = ksoftirqd_should_run,
     .thread_fn = run_ksoftirqd,
+    .create = ksoftirqd_create,
     .thread_comm = "ksoftirqd/%u",
 };
 
@@ -97,7 +103,8 @@ bool local_softirq_pending() {
 void invoke_softirq() {
   softirq_cpu* sc = this_softirq();
   // ksoftirqd is already on the way: let it do the work in task context.
-  if (sc->ksoftirqd && task_on_rq_queued(sc->ksoftirqd)) return;
+  task_struct* tsk = sc->ksoftirqd.load(std::memory_order_acquire);
+  if (tsk && task_on_rq_queued(tsk)) return;
   __do_softirq();
 }
 

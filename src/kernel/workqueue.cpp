@@ -19,7 +19,8 @@ struct worker_pool {
   list_head worklist;
   work_struct* current_work = nullptr;
   wait_queue_head flush_wq;
-  task_struct* worker = nullptr;
+  task_struct* store = nullptr;               // smpboot's slot
+  std::atomic<task_struct*> worker{nullptr};  // what queue_work_on reads
 };
 
 worker_pool* pools;
@@ -57,7 +58,11 @@ void worker_thread(unsigned cpu) {
 }
 
 task_struct** worker_store(unsigned cpu) {
-  return &pools[cpu].worker;
+  return &pools[cpu].store;
+}
+
+void worker_create(unsigned cpu) {
+  pools[cpu].worker.store(pools[cpu].store, std::memory_order_release);
 }
 
 // Before the CPU goes down its worker runs what is still queued (the kernel hands it to an
@@ -70,6 +75,7 @@ smp_hotplug_thread worker_threads = {
     .store = worker_store,
     .thread_should_run = worker_should_run,
     .thread_fn = worker_thread,
+    .create = worker_create,
     .park = worker_park,
     .thread_comm = "kworker/%u:0",
 };
@@ -87,6 +93,7 @@ void workqueue_init() {
 
 void workqueue_exit() {
   if (!pools) return;
+  for (unsigned c = 0; c < nr_cpu_ids_; c++) pools[c].worker.store(nullptr);
   smpboot_unregister_percpu_thread(&worker_threads);
   delete[] pools;
   pools = nullptr;
@@ -108,7 +115,7 @@ bool queue_work_on(int cpu, work_struct* work) {
     spin_irqsave_guard g(&pool->lock);
     list_add_tail(&work->entry, &pool->worklist);
   }
-  if (pool->worker) wake_up_process(pool->worker);
+  if (task_struct* worker = pool->worker.load(std::memory_order_acquire)) wake_up_process(worker);
   return true;
 }
 

@@ -69,21 +69,38 @@ bool double_lock_balance(rq* this_rq, rq* busiest) {
   return true;
 }
 
-// The busiest CPU of sd (outside this CPU's group), or -1.
-int find_busiest_cpu(int this_cpu, const sched_domain& sd) {
-  int busiest = -1;
-  unsigned max_load = 0;
+// sched_balance_find_src_group/rq, reduced to task counts: the group with the most fair tasks
+// outside this CPU's group, if it has at least two more than ours, and its busiest CPU.
+struct lb_env {
+  int busiest_cpu = -1;
+  unsigned imbalance = 0;  // tasks to move
+};
+
+lb_env find_busiest(int this_cpu, const sched_domain& sd) {
+  unsigned local_load = 0, busiest_load = 0;
+  const cpumask* busiest_group = nullptr;
   for (const cpumask& group : sd.groups) {
-    if (group.test(static_cast<unsigned>(this_cpu))) continue;
-    for (unsigned c : group) {
-      unsigned load = cfs_load(static_cast<int>(c));
-      if (load > max_load) {
-        max_load = load;
-        busiest = static_cast<int>(c);
-      }
+    unsigned load = 0;
+    for (unsigned c : group) load += cfs_load(static_cast<int>(c));
+    if (group.test(static_cast<unsigned>(this_cpu))) {
+      local_load = load;
+    } else if (load > busiest_load) {
+      busiest_load = load;
+      busiest_group = &group;
     }
   }
-  return busiest;
+  lb_env env;
+  if (!busiest_group || busiest_load < local_load + 2) return env;
+  unsigned max_load = 0;
+  for (unsigned c : *busiest_group) {
+    unsigned load = cfs_load(static_cast<int>(c));
+    if (load > max_load) {
+      max_load = load;
+      env.busiest_cpu = static_cast<int>(c);
+    }
+  }
+  env.imbalance = std::max(1u, (busiest_load - local_load) / 2);
+  return env;
 }
 
 int active_load_balance_cpu_stop(void* data);
@@ -104,18 +121,12 @@ bool start_active_balance(rq* busiest, int this_cpu) {
 // this_rq->lock held when newidle (and still held on return).
 unsigned load_balance(int this_cpu, sched_domain& sd, cpu_idle_type idle, bool this_locked) {
   rq* this_rq = cpu_rq(this_cpu);
-  int busiest_cpu = find_busiest_cpu(this_cpu, sd);
-  if (busiest_cpu < 0) return 0;
+  lb_env env = find_busiest(this_cpu, sd);
+  if (env.busiest_cpu < 0) return 0;
+  int busiest_cpu = env.busiest_cpu;
   rq* busiest = cpu_rq(busiest_cpu);
-  unsigned busiest_load = cfs_load(busiest_cpu);
-  unsigned this_load = this_rq->cfs.nr_running;
-  // Balanced enough: the kernel's imbalance reduced to task counts.
   bool this_idle = idle != CPU_NOT_IDLE;
-  if (busiest_load < 2 &&
-      !(this_idle && busiest_load == 1 && busiest->nr_running.load(std::memory_order_relaxed) > 1))
-    return 0;
-  if (!this_idle && busiest_load <= this_load + 1) return 0;
-  unsigned n = std::max(1u, (busiest_load - this_load) / 2);
+  unsigned n = env.imbalance;
 
   bool some_pinned = false;
   if (this_locked)
@@ -126,9 +137,11 @@ unsigned load_balance(int this_cpu, sched_domain& sd, cpu_idle_type idle, bool t
   bool active = false;
   if (!moved) {
     sd.nr_balance_failed++;
-    // need_active_balance(): an idle CPU that could take the running task, and either nothing
-    // else there can move or passive balancing keeps failing.
-    if (this_idle && idle != CPU_NEWLY_IDLE && (some_pinned || sd.nr_balance_failed > 3))
+    // need_active_balance(): an idle CPU that could take the running task, when nothing queued
+    // there can move (it runs alone, or the others are pinned) or passive balancing keeps
+    // failing.
+    bool alone = busiest->cfs.nr_running == 1;
+    if (this_idle && idle != CPU_NEWLY_IDLE && (alone || some_pinned || sd.nr_balance_failed > 3))
       active = start_active_balance(busiest, this_cpu);
   } else {
     sd.nr_balance_failed = 0;
@@ -209,9 +222,17 @@ void trigger_load_balance(rq* rq) {
   if (cpu_sched_domains(rq->cpu).empty()) return;
   u64 now = get_jiffies_64();
   if (now >= rq->next_balance) raise_softirq(SCHED_SOFTIRQ);
-  // nohz_balancer_kick(): idle CPUs have no tick; a CPU with work to spare wakes one of them.
-  if (rq->cfs.nr_running >= 2) {
-    cpumask idle = idle_cpus_mask.load() & cpu_sched_domains(rq->cpu).back().span;
+  // nohz_balancer_kick(): idle CPUs have no tick; a CPU with work to spare, or one whose
+  // sibling in its lowest domain is busy too, wakes one of them.
+  auto& domains = cpu_sched_domains(rq->cpu);
+  bool sibling_busy = false;
+  if (rq->cfs.nr_running == 1 && domains.size() > 1) {
+    for (unsigned c : domains.front().span)
+      if (static_cast<int>(c) != rq->cpu && cfs_load(static_cast<int>(c)) > 0) sibling_busy = true;
+  }
+  if (rq->cfs.nr_running >= 2 || sibling_busy) {
+    cpumask idle = idle_cpus_mask.load() & domains.back().span;
+    if (sibling_busy) idle = idle.andnot(domains.front().span);
     idle.clear(static_cast<unsigned>(rq->cpu));
     if (!idle.empty()) {
       int ilb = static_cast<int>(idle.first());
