@@ -505,15 +505,17 @@ void start_secondary(unsigned cpu) {
 }
 
 void cpu_thread_main(unsigned cpu) {
+  cpuhp_cpu_state* st = &per_cpu_cpuhp_state[cpu];
   if (cpu == 0) {
     task_struct* idle = idle_threads[0];
     arch::set_this_cpu_slot(&idle->thread_info);
     arch::context_init_thread(&idle->ctx);
-    start_kernel();
+    start_kernel();  // returns when CPU 0 goes offline or the machine halts
     arch::set_this_cpu_slot(nullptr);
-    return;
+    if (machine_halting.load(std::memory_order_acquire)) return;
+    complete(&st->done_down);
   }
-  cpuhp_cpu_state* st = &per_cpu_cpuhp_state[cpu];
+  // A CPU that is offline waits here for its next bring-up (the arch's "play dead").
   for (;;) {
     u32 req;
     while ((req = st->boot_req.load(std::memory_order_acquire)) == BOOT_WAIT)
