@@ -5,6 +5,7 @@
 #include "cpustop/cpu.h"
 #include "cpustop/cpumask.h"
 #include "cpustop/kthread.h"
+#include "cpustop/livepatch.h"
 #include "cpustop/preempt.h"
 #include "cpustop/proc.h"
 #include "cpustop/sched.h"

@@ -49,20 +49,20 @@ struct cpu_stat {
   bool online = false;
   std::uint64_t irq_signals = 0, async_preempt = 0, async_declined = 0;
   std::uint64_t remote_wakeups = 0;
-  std::uint64_t stop_works = 0;      // works run by this CPU's stopper
-  std::uint64_t stopper_runtime = 0; // ns its stopper (migration/N) has run
+  std::uint64_t stop_works = 0;       // works run by this CPU's stopper
+  std::uint64_t stopper_runtime = 0;  // ns its stopper (migration/N) has run
 };
 // 0 or -EINVAL.
 int cpu_get_stat(unsigned cpu, cpu_stat* out);
 
 // Where migrations came from, machine-wide since boot.
 struct sched_stats {
-  std::uint64_t wakeup = 0;          // placed on another CPU when woken
-  std::uint64_t affinity = 0;        // moved by sched_setaffinity (directly or by migration/N)
-  std::uint64_t balance = 0;         // pulled by the load balancer
-  std::uint64_t active_balance = 0;  // pushed by migration/N for the balancer
-  std::uint64_t hotplug = 0;         // moved off a CPU going down
-  std::uint64_t cross_node = 0;      // any of the above that crossed NUMA nodes
+  std::uint64_t wakeup = 0;               // placed on another CPU when woken
+  std::uint64_t affinity = 0;             // moved by sched_setaffinity (directly or by migration/N)
+  std::uint64_t balance = 0;              // pulled by the load balancer
+  std::uint64_t active_balance = 0;       // pushed by migration/N for the balancer
+  std::uint64_t hotplug = 0;              // moved off a CPU going down
+  std::uint64_t cross_node = 0;           // any of the above that crossed NUMA nodes
   std::uint64_t affinity_violations = 0;  // switches into a task outside its mask (always 0)
 };
 sched_stats get_sched_stats();

@@ -169,7 +169,9 @@ void ack_state(multi_stop_data* msdata) {
 // stop_machine_yield(): the kernel's default is cpu_relax(); we spin for a while and then
 // sleep on the state word, since the other participants' threads may need our host CPU.
 std::uint32_t stop_machine_wait_state(multi_stop_data* msdata, std::uint32_t curstate) {
-  for (unsigned spins = 0; spins < 4000; spins++) {
+  // With more logical CPUs than cores the others may need our host CPU: spin briefly.
+  unsigned max_spins = nr_cpu_ids_ > arch::nr_hw_cpus() ? 64 : 4000;
+  for (unsigned spins = 0; spins < max_spins; spins++) {
     std::uint32_t s = msdata->state.load(std::memory_order_acquire);
     if (s != curstate) return s;
     arch::cpu_relax();
