@@ -4,6 +4,7 @@
 #include "kernel/printk.h"
 #include "kernel/sched/sched.h"
 #include "kernel/smpboot.h"
+#include "kernel/stop_machine.h"
 #include "trace/events.h"
 
 namespace cpustop {
@@ -88,6 +89,8 @@ int spawn_ksoftirqd() {
 }
 
 void softirq_exit() {
+  for (unsigned c = 0; c < nr_cpu_ids_; c++) softirq_cpus[c].ksoftirqd.store(nullptr);
+  synchronize_sched();  // interrupt context may still hold a pointer it loaded
   smpboot_unregister_percpu_thread(&softirq_threads);
 }
 

@@ -572,6 +572,16 @@ unsigned long cpu_stop_works_done(unsigned cpu) {
   return cpu_stoppers && cpu < nr_cpu_ids_ ? per_cpu_stopper(cpu)->works_done.load() : 0;
 }
 
+bool synchronize_sched(bool cpuslocked) {
+  if (!stop_machine_ready()) return false;
+  auto noop = [](void*) { return 0; };
+  if (cpuslocked)
+    stop_machine_cpuslocked(noop, nullptr, nullptr);
+  else
+    stop_machine(noop, nullptr, nullptr);
+  return true;
+}
+
 bool stop_machine_ready() {
   return stop_machine_initialized.load(std::memory_order_acquire);
 }

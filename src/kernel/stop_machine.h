@@ -14,6 +14,11 @@ void stop_machine_park(int cpu);
 // Enables cpu's stopper and unparks it (from the AP before its idle loop).
 void stop_machine_unpark(int cpu);
 bool stop_machine_ready();
+// Waits until every online CPU has left the preempt-disabled region it is in (each runs its
+// stopper once), so that data unpublished before the call has no readers left: the kernel's
+// synchronize_sched(). May sleep. cpuslocked: the caller holds the hotplug lock. Returns false
+// (having waited for nothing) before the stopper exists.
+bool synchronize_sched(bool cpuslocked = false);
 bool cpu_stopper_enabled(int cpu);
 task_struct* cpu_stopper_task(int cpu);
 // Works cpu's stopper has run since boot.

@@ -4,6 +4,7 @@
 
 #include "kernel/sched/wait.h"
 #include "kernel/smpboot.h"
+#include "kernel/stop_machine.h"
 #include "kernel/symbol.h"
 #include "trace/events.h"
 
@@ -94,6 +95,7 @@ void workqueue_init() {
 void workqueue_exit() {
   if (!pools) return;
   for (unsigned c = 0; c < nr_cpu_ids_; c++) pools[c].worker.store(nullptr);
+  synchronize_sched();  // a queue_work_on may still hold a pointer it loaded
   smpboot_unregister_percpu_thread(&worker_threads);
   delete[] pools;
   pools = nullptr;

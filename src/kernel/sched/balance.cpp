@@ -219,12 +219,13 @@ void count_migration(int src, int dst, migration_cause cause) {
 }
 
 void trigger_load_balance(rq* rq) {
-  if (cpu_sched_domains(rq->cpu).empty()) return;
+  // One look at the domains: a rebuild may publish a new set at any time.
+  auto& domains = cpu_sched_domains(rq->cpu);
+  if (domains.empty()) return;
   u64 now = get_jiffies_64();
   if (now >= rq->next_balance) raise_softirq(SCHED_SOFTIRQ);
   // nohz_balancer_kick(): idle CPUs have no tick; a CPU with work to spare, or one whose
   // sibling in its lowest domain is busy too, wakes one of them.
-  auto& domains = cpu_sched_domains(rq->cpu);
   bool sibling_busy = false;
   if (rq->cfs.nr_running == 1 && domains.size() > 1) {
     for (unsigned c : domains.front().span)

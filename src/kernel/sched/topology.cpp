@@ -141,12 +141,7 @@ void build_sched_domains(bool cpuslocked) {
   domain_set* old = current_set.exchange(set, std::memory_order_acq_rel);
   if (!old) return;
   // synchronize_sched(): once every CPU has been through its stopper, no reader is left.
-  if (stop_machine_ready()) {
-    auto noop = [](void*) { return 0; };
-    if (cpuslocked)
-      stop_machine_cpuslocked(noop, nullptr, nullptr);
-    else
-      stop_machine(noop, nullptr, nullptr);
+  if (synchronize_sched(cpuslocked)) {
     delete old;
   } else {
     retired.push_back(old);  // before the stopper exists (LegoOS boot order): freed at halt
