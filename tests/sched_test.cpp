@@ -189,6 +189,33 @@ TEST_P(sched, fair_tasks_share_by_nice_weight) {
   EXPECT_NEAR(ratio, want, want * 0.10) << ta.sum_exec_runtime << " vs " << tb.sum_exec_runtime;
 }
 
+TEST_P(sched, rt_throttling_leaves_fair_tasks_a_share) {
+  if (GetParam() != 1) GTEST_SKIP() << "one CPU count is enough for 1.2 s of spinning";
+  std::atomic<bool> stop{false};
+  pid_t rt = spawn(
+      "rthog",
+      [&] {
+        while (!stop) cond_resched();
+      },
+      on_cpu(0, SCHED_FIFO, 50));
+  pid_t fair = spawn(
+      "fair",
+      [&] {
+        while (!stop) cond_resched();
+      },
+      on_cpu(0));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  task_info ti;
+  ASSERT_EQ(task_get_info(fair, &ti), 0);
+  stop = true;
+  ASSERT_EQ(join(rt, nullptr), 0);
+  ASSERT_EQ(join(fair, nullptr), 0);
+  // sched_rt_runtime_us = 950000 of every 1000000: the fair task gets about 50 ms per second.
+  EXPECT_GE(ti.sum_exec_runtime, 25 * 1000000ull);
+  EXPECT_LE(ti.sum_exec_runtime, 400 * 1000000ull);
+  EXPECT_NE(dmesg().find("sched: RT throttling activated"), std::string::npos);
+}
+
 TEST_P(sched, yield_alternates_two_tasks_on_one_cpu) {
   event_log log;
   std::vector<pid_t> pids;

@@ -64,6 +64,7 @@ struct sched_stats {
   std::uint64_t hotplug = 0;              // moved off a CPU going down
   std::uint64_t cross_node = 0;           // any of the above that crossed NUMA nodes
   std::uint64_t affinity_violations = 0;  // switches into a task outside its mask (always 0)
+  std::uint64_t cpus_offlined = 0, cpus_onlined = 0;  // hotplug operations since boot
 };
 sched_stats get_sched_stats();
 // The scheduling domains of cpu, e.g. "cpu0 domains: SMT 0-1 MC 0-3".

@@ -366,6 +366,7 @@ int cpu_up(unsigned int cpu) {
   mutex_lock(&cpu_add_remove_lock);
   cpus_write_lock();
   int ret = _cpu_up(cpu, CPUHP_ONLINE);
+  if (!ret && system_state.load() == SYSTEM_RUNNING) stat_add(hotplug_online_count, 1);
   cpus_write_unlock();
   mutex_unlock(&cpu_add_remove_lock);
   return ret;
@@ -375,6 +376,7 @@ static int cpu_down_maps_locked(unsigned cpu) {
   mutex_lock(&cpu_add_remove_lock);
   cpus_write_lock();
   int ret = _cpu_down(cpu, CPUHP_OFFLINE);
+  if (!ret) stat_add(hotplug_offline_count, 1);
   cpus_write_unlock();
   mutex_unlock(&cpu_add_remove_lock);
   return ret;

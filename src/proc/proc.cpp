@@ -154,6 +154,8 @@ sched_stats get_sched_stats() {
   s.hotplug = stat_read(migration_counts[MIG_HOTPLUG]);
   s.cross_node = stat_read(cross_node_migrations);
   s.affinity_violations = stat_read(affinity_violations);
+  s.cpus_offlined = stat_read(hotplug_offline_count);
+  s.cpus_onlined = stat_read(hotplug_online_count);
   return s;
 }
 

@@ -28,9 +28,4 @@ int cmd_boot(const boot_options& opts) {
   return s ? 1 : 0;
 }
 
-int cmd_demo(const boot_options&, const std::string&) {
-  fmt::print(stderr, "cpustop: the demo arrives with the migration work (issue 4)\n");
-  return 1;
-}
-
 }  // namespace cpustop::tool

@@ -92,10 +92,9 @@ shell::~shell() {
 }
 
 void shell::kill_all() {
-  for (auto& [pid, flag] : spinners_) {
-    flag->store(true);
-    join(pid, nullptr);
-  }
+  // Flag them all first: a spinning rt task keeps the fair ones behind it from seeing theirs.
+  for (auto& [pid, flag] : spinners_) flag->store(true);
+  for (auto& [pid, flag] : spinners_) join(pid, nullptr);
   spinners_.clear();
 }
 

@@ -567,7 +567,7 @@ void sched_init() {
     raw_spin_lock_init(&rq->__lock, LOCK_RQ, static_cast<std::uint16_t>(cpu));
     rq->cpu = static_cast<int>(cpu);
     init_cfs_rq(&rq->cfs);
-    init_rt_rq(&rq->rt);
+    init_rt_rq(&rq->rt, static_cast<int>(cpu));
     rq->last_tick_jiffies = 0;
     per_cpu_hot(cpu)->rq = rq;
   }
@@ -577,6 +577,7 @@ void sched_init() {
 }
 
 void sched_exit() {
+  for (unsigned cpu = 0; cpu < nr_cpu_ids_; cpu++) exit_rt_rq(&cpu_rq(static_cast<int>(cpu))->rt);
   delete[] runqueues;
   runqueues = nullptr;
 }

@@ -1,13 +1,46 @@
 // The real-time class (kernel/sched/rt.c): SCHED_FIFO and SCHED_RR over 100 priority lists with
 // a bitmap, so picking is O(1). The running task stays on its list, so a preempted FIFO task
 // keeps its place at the head.
+#include "kernel/printk.h"
 #include "kernel/sched/sched.h"
 
 namespace cpustop {
 
 unsigned sched_rr_timeslice = RR_TIMESLICE_MS;  // ticks; set from HZ at boot
+u64 sysctl_sched_rt_period_ns = 1000000000;
+u64 sysctl_sched_rt_runtime_ns = 950000000;
 
 namespace {
+
+// The end of an RT bandwidth period: the class may run again (sched_rt_period_timer).
+hrtimer_restart sched_rt_period_timer(hrtimer* timer) {
+  rq* rq = cpu_rq(static_cast<int>(reinterpret_cast<std::intptr_t>(timer->data)));
+  rq_lock(rq);
+  rt_rq* rt = &rq->rt;
+  rt->rt_time = 0;
+  rt->period_active = false;
+  if (rt->rt_throttled) {
+    rt->rt_throttled = false;
+    if (rt->rt_nr_running) resched_curr(rq);
+  }
+  rq_unlock(rq);
+  return HRTIMER_NORESTART;
+}
+
+// Charges RT runtime to the period; past the budget the class is throttled (rq->lock held).
+void sched_rt_runtime_exceeded(rq* rq, u64 delta) {
+  rt_rq* rt = &rq->rt;
+  if (!rt->period_active) {
+    rt->period_active = true;
+    hrtimer_start(&rt->period_timer, arch::local_clock() + sysctl_sched_rt_period_ns);
+  }
+  rt->rt_time += delta;
+  if (rt->rt_time > sysctl_sched_rt_runtime_ns && !rt->rt_throttled) {
+    rt->rt_throttled = true;
+    printk_once("sched: RT throttling activated");
+    resched_curr(rq);
+  }
+}
 
 int sched_find_first_bit(const u64* bitmap) {
   if (bitmap[0]) return __builtin_ctzll(bitmap[0]);
@@ -22,6 +55,7 @@ void update_curr_rt(rq* rq) {
   if (delta <= 0) return;
   curr->se.exec_start = rq->clock;
   stat_add(curr->se.sum_exec_runtime, static_cast<u64>(delta));
+  sched_rt_runtime_exceeded(rq, static_cast<u64>(delta));
 }
 
 void enqueue_task_rt(rq* rq, task_struct* p, int flags) {
@@ -72,7 +106,7 @@ void set_next_task_rt(rq* rq, task_struct* p, bool) {
 
 task_struct* pick_next_task_rt(rq* rq, task_struct*) {
   rt_rq* rt = &rq->rt;
-  if (!rt->rt_nr_running) return nullptr;
+  if (!rt->rt_nr_running || rt->rt_throttled) return nullptr;
   int idx = sched_find_first_bit(rt->bitmap);
   task_struct* p = list_first_entry(&rt->queue[idx], task_struct, rt.run_list);
   set_next_task_rt(rq, p, true);
@@ -126,10 +160,16 @@ void prio_changed_rt(rq* rq, task_struct* p, int oldprio) {
 
 }  // namespace
 
-void init_rt_rq(rt_rq* rt) {
+void init_rt_rq(rt_rq* rt, int cpu) {
+  hrtimer_init(&rt->period_timer, sched_rt_period_timer);
+  rt->period_timer.data = reinterpret_cast<void*>(static_cast<std::intptr_t>(cpu));
   for (auto& q : rt->queue) INIT_LIST_HEAD(&q);
   rt->bitmap[0] = rt->bitmap[1] = 0;
   rt->rt_nr_running = 0;
+}
+
+void exit_rt_rq(rt_rq* rt) {
+  hrtimer_cancel(&rt->period_timer);
 }
 
 const sched_class rt_sched_class = {

@@ -11,6 +11,7 @@
 #include "kernel/locking/spinlock.h"
 #include "kernel/percpu.h"
 #include "kernel/preempt.h"
+#include "kernel/time/hrtimer.h"
 #include "lib/llist.h"
 
 namespace cpustop {
@@ -256,6 +257,11 @@ struct rt_rq {
   u64 bitmap[2] = {0, 0};  // bit n: queue[n] not empty
   list_head queue[MAX_RT_PRIO];
   unsigned rt_nr_running = 0;
+  // RT bandwidth (sched_rt_runtime_us of sched_rt_period_us): under rq->lock.
+  u64 rt_time = 0;            // ns used in the current period
+  bool rt_throttled = false;  // the class yields its CPU until the period ends
+  bool period_active = false;
+  hrtimer period_timer;
 };
 
 enum cpu_usage_stat {
@@ -491,7 +497,11 @@ extern stat_u64 cross_node_migrations;
 void count_migration(int src, int dst, migration_cause cause);
 // Switches into a task outside its allowed CPUs with no migration pending (must stay 0).
 extern stat_u64 affinity_violations;
-void init_rt_rq(rt_rq* rt);
+extern stat_u64 hotplug_offline_count, hotplug_online_count;
+void init_rt_rq(rt_rq* rt, int cpu);
+void exit_rt_rq(rt_rq* rt);
+// RT throttling: the kernel's defaults, 950 ms of every 1 s.
+extern u64 sysctl_sched_rt_period_ns, sysctl_sched_rt_runtime_ns;
 void update_curr_fair_tick(rq* rq);
 extern unsigned sysctl_sched_latency_ns;
 extern unsigned sysctl_sched_min_granularity_ns;

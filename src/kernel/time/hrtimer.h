@@ -20,6 +20,7 @@ struct hrtimer {
   u64 expires = 0;  // local_clock() time
   hrtimer_restart (*function)(hrtimer*) = nullptr;
   std::atomic<hrtimer_cpu_base*> base{nullptr};  // the queue it is on, or last ran on
+  void* data = nullptr;                          // for the owner's callback
   bool enqueued = false;                         // under base->lock
 };
 
