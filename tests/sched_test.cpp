@@ -439,7 +439,12 @@ TEST_P(sched_full, plain_loop_is_preempted_by_an_rt_wakeup) {
   // The sanitizers defer signals; allow them plenty of time rather than hang.
   for (int i = 0; i < 30000 && !rt_ran.load(); i++)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  EXPECT_TRUE(rt_ran.load()) << "the rt task never ran: no asynchronous preemption";
+  {
+    cpu_stat st0;
+    cpu_get_stat(0, &st0);
+    EXPECT_TRUE(rt_ran.load()) << "the rt task never ran: no asynchronous preemption; signals="
+                               << st0.irq_signals << " declined=" << st0.async_declined;
+  }
   stop = true;
   ASSERT_EQ(join(rt, nullptr), 0);
   ASSERT_EQ(join(spinner, nullptr), 0);

@@ -69,9 +69,13 @@ void raise_irq_busy(int cpu, u32 reason, bool signal) {
   u32 old = h->pending.fetch_or(reason, std::memory_order_seq_cst);
   // A tick still pending from last time means the task has not reached a preemption point for
   // a whole tick: that is when preempt=full interrupts it.
-  if (preempt_model_current == preempt_model::full && (signal || (old & reason)) &&
-      h->idle_state.load(std::memory_order_relaxed) == CPU_BUSY &&
-      !h->irq_signalled.exchange(1, std::memory_order_acq_rel))
+  // It signals again for every such tick even if the last signal is not yet handled: a
+  // signal can be lost to us (the sanitizers queue it in the interrupted fiber's state).
+  if (preempt_model_current != preempt_model::full ||
+      h->idle_state.load(std::memory_order_relaxed) != CPU_BUSY)
+    return;
+  bool stale = old & reason;
+  if ((signal || stale) && (!h->irq_signalled.exchange(1, std::memory_order_acq_rel) || stale))
     arch::irq_raise(static_cast<unsigned>(cpu));
 }
 

@@ -229,8 +229,8 @@ int shutdown() {
   }
   complete(&halt_request);
   wait_for_completion(&halt_done);
+  tick_exit();  // before the threads go: the clock signals them by their thread ids
   arch::cpu_threads_join();
-  tick_exit();
   irq_exit_cleanup();
   long leaked = nr_live_task_structs();
   if (leaked) std::fprintf(stderr, "cpustop: BUG: %ld task_structs leaked at shutdown\n", leaked);

@@ -130,7 +130,7 @@ trace_entry* trace_reserve(trace_event_id id, trace_buffer** out, unsigned long*
   fl[2] = hard && soft ? 'H' : hard ? 'h' : soft ? 's' : '.';
   int depth = preempt & PREEMPT_MASK;
   fl[3] = depth ? "0123456789abcdef"[std::min(depth, 15)] : '.';
-  int md = curr ? curr->migration_disabled : 0;
+  int md = curr ? curr->migration_disabled.load(std::memory_order_relaxed) : 0;
   fl[4] = md ? "0123456789abcdef"[std::min(md, 15)] : '.';
   fl[5] = '\0';
 

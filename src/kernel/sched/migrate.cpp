@@ -302,21 +302,23 @@ void migrate_disable_switch(rq* rq, task_struct* p) {
 void migrate_disable() {
   task_struct* p = get_current();
   if (!p || is_idle_task(p)) return;
-  if (p->migration_disabled) {
-    p->migration_disabled++;
+  if (unsigned short md = p->migration_disabled.load(std::memory_order_relaxed)) {
+    p->migration_disabled.store(md + 1, std::memory_order_relaxed);
     return;
   }
   __preempt_count_add(1);
   ++this_rq()->nr_pinned;
-  p->migration_disabled = 1;
+  p->migration_disabled.store(1, std::memory_order_relaxed);
   __preempt_enable();
 }
 
 void migrate_enable() {
   task_struct* p = get_current();
-  if (!p || is_idle_task(p) || !p->migration_disabled) return;
-  if (p->migration_disabled > 1) {
-    p->migration_disabled--;
+  if (!p || is_idle_task(p)) return;
+  unsigned short md = p->migration_disabled.load(std::memory_order_relaxed);
+  if (md == 0) return;
+  if (md > 1) {
+    p->migration_disabled.store(md - 1, std::memory_order_relaxed);
     return;
   }
   // Ensure stop_task runs either before or after this, and that __set_cpus_allowed_ptr
@@ -328,7 +330,7 @@ void migrate_enable() {
   }
   // Mustn't clear migration_disabled until cpus_ptr points back at the regular cpus_mask.
   barrier();
-  p->migration_disabled = 0;
+  p->migration_disabled.store(0, std::memory_order_relaxed);
   --this_rq()->nr_pinned;
   __preempt_enable();
 }

@@ -153,7 +153,8 @@ struct task_struct {
   cpumask cpus_mask;
   const cpumask* cpus_ptr = &cpus_mask;
   int nr_cpus_allowed = 0;
-  unsigned short migration_disabled = 0;
+  // Written only by the task itself; read remotely (under rq->lock) as the kernel does.
+  std::atomic<unsigned short> migration_disabled{0};
   set_affinity_pending* migration_pending = nullptr;
 
   raw_spinlock_t pi_lock;
