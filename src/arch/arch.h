@@ -146,6 +146,9 @@ std::size_t page_size();
 // Maps a stack of at least `size` bytes with a guard page below it. 0 or -ENOMEM.
 int stack_alloc(std::size_t size, stack* out);
 void stack_free(stack* s);
+// Readies a stack, fresh or pooled, for a new task: under ASan, clears the poison that a dead
+// task's frames (which never returned) left on it. Free otherwise.
+void stack_reuse(const stack& s);
 
 // ---- Context switch --------------------------------------------------------------------------
 

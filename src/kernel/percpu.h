@@ -56,6 +56,7 @@ struct alignas(64) cpu_hot {
   struct rq* rq = nullptr;
   int lockdep_depth = 0;
   held_lock held_locks[24];
+  std::atomic<unsigned> stack_colour{0};  // copy_process(): next task's stack offset
   std::atomic<u64> nr_irq_signals{0};     // asynchronous interrupts taken
   std::atomic<u64> nr_async_preempt{0};   // of which ended in a task switch
   std::atomic<u64> nr_async_declined{0};  // interrupted outside preemptible code

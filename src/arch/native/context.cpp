@@ -101,10 +101,6 @@ void context_init_thread(context* ctx) {
 
 void context_make(context* ctx, const stack& s, void (*entry)(void*)) {
   *ctx = context{};
-#if CPUSTOP_ASAN
-  // A pooled stack keeps the poison of the dead task's frames, which never returned.
-  __asan_unpoison_memory_region(s.base, s.size);
-#endif
   char* top = static_cast<char*>(s.base) + s.size;
   ctx->fctx = bctx::make_fcontext(top, s.size, trampoline);
   ctx->stack_bottom = s.base;

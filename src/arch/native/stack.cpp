@@ -7,6 +7,10 @@
 
 #include "arch/arch.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
+
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL 102
 #endif
@@ -50,6 +54,12 @@ void stack_free(stack* s) {
   munmap(static_cast<char*>(s->base) - pg, s->size + pg);
   s->base = nullptr;
   s->size = 0;
+}
+
+void stack_reuse([[maybe_unused]] const stack& s) {
+#if defined(__SANITIZE_ADDRESS__)
+  __asan_unpoison_memory_region(s.base, s.size);
+#endif
 }
 
 }  // namespace cpustop::arch

@@ -160,6 +160,11 @@ void wakeup_preempt(rq* rq, task_struct* p, int flags) {
 // The seed's loop: put prev back, then ask each class from the highest for a task.
 static task_struct* pick_next_task(rq* rq, task_struct* prev) {
   prev->sched_class->put_prev_task(rq, prev);
+  // The kernel's shortcut: when every runnable task is fair, no class above fair has one.
+  if (likely(rq->nr_running == rq->cfs.nr_running)) {
+    if (task_struct* p = fair_sched_class.pick_next_task(rq, prev)) return p;
+    return idle_sched_class.pick_next_task(rq, prev);
+  }
   for_each_class(cls) {
     if (task_struct* p = cls->pick_next_task(rq, prev)) return p;
   }
