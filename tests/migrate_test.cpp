@@ -343,7 +343,8 @@ TEST_P(balance_smt, a_hog_alone_on_a_busy_core_is_pushed_to_an_idle_core) {
   // thread), an idle CPU may also pull it while queued, which is fine; the scenario repeats until
   // the stopper did the move.
   bool by_stopper = false, spread = false;
-  for (int attempt = 0; attempt < 5 && !by_stopper; attempt++) {
+  std::string moves;  // the last attempt's migrations as ftrace text, shown on failure
+  for (int attempt = 0; attempt < 10 && !by_stopper; attempt++) {
     std::atomic<bool> stop{false};
     trace_clear();
     trace_event_enable("sched:sched_migrate_task");
@@ -371,9 +372,11 @@ TEST_P(balance_smt, a_hog_alone_on_a_busy_core_is_pushed_to_an_idle_core) {
       if (r.event == "sched_migrate_task" && r.comm.rfind("migration/", 0) == 0 &&
           r.fields.find("comm=hog") != std::string::npos)
         by_stopper = true;
+    if (!by_stopper) moves = trace_text();
     EXPECT_TRUE(spread) << "attempt " << attempt;
   }
-  EXPECT_TRUE(by_stopper) << "the push is executed by migration/N";
+  EXPECT_TRUE(by_stopper) << "the push is executed by migration/N; last attempt's moves:\n"
+                          << moves;
   EXPECT_GE(get_sched_stats().active_balance, 1u);
 }
 
