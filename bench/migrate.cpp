@@ -1,8 +1,8 @@
 // `cpustop bench migrate`: the latency of moving a running task, from the affinity change until
 // its first instruction on the new CPU. Ours: sched_setaffinity() of a task spinning on CPU 0
 // (through migration/0). The kernel's: sched_setaffinity() of a thread spinning on hardware CPU 0
-// until sched_getcpu() reports CPU 1. Both run alternately in one process. With idle=halt the
-// target CPU is given time to really halt before each move.
+// until sched_getcpu() reports CPU 1. Both run alternately in one process, the kernel's while no
+// logical CPU is up. With idle=halt the target CPU is given time to really halt before each move.
 #include <pthread.h>
 #include <sched.h>
 
@@ -17,43 +17,71 @@ namespace {
 
 constexpr int ROUNDS = 200;
 
-double ours_migrate(bool settle) {
-  std::atomic<int> target{0};
+// One move request and its answer. The request word carries a round number with the target, so
+// that the spinner never answers a new round with an arrival it saw for the previous one.
+struct move_probe {
+  std::atomic<unsigned> request{0};  // round << 1 | target index
+  std::atomic<unsigned> answered{~0u};
+  bench_clock::time_point arrived;  // published by `answered`
   std::atomic<bool> stop{false};
-  std::atomic<bench_clock::time_point> arrived{};
+
+  // Spinner side: call in the loop with the index of the CPU it runs on now.
+  void poll(int here) {
+    unsigned req = request.load(std::memory_order_acquire);
+    if (here == static_cast<int>(req & 1) && answered.load(std::memory_order_relaxed) != req) {
+      arrived = bench_clock::now();
+      answered.store(req, std::memory_order_release);
+      answered.notify_one();  // after the stamp: the mover sleeps until then
+    }
+  }
+  // Mover side: waits until the spinner runs on index 0, where every spinner starts.
+  void wait_started() {
+    for (unsigned seen; (seen = answered.load(std::memory_order_acquire)) != 0;)
+      answered.wait(seen, std::memory_order_acquire);
+  }
+  // Mover side: asks for `to` in round r, runs move(), returns ns until the spinner was there.
+  template <typename Move>
+  double measure(int r, int to, Move move) {
+    unsigned req = static_cast<unsigned>(r + 1) << 1 | static_cast<unsigned>(to);
+    request.store(req, std::memory_order_release);
+    auto t0 = bench_clock::now();
+    move();
+    // Block rather than spin or poll: the arrival is stamped by the spinner, and a running mover
+    // would take a host core from the spinner or from the logical CPUs.
+    for (unsigned seen; (seen = answered.load(std::memory_order_acquire)) != req;)
+      answered.wait(seen, std::memory_order_acquire);
+    return ns_between(t0, arrived);
+  }
+};
+
+// The spinner starts on index 0 and each round moves it to the other one.
+double ours_migrate(bool settle) {
+  move_probe probe;
   task_attr a;
   a.cpus = cpumask::of(0);
   pid_t pid = spawn(
       "spinner",
       [&] {
-        while (!stop.load(std::memory_order_relaxed)) {
-          int want = target.load(std::memory_order_acquire);
-          if (smp_processor_id() == want && arrived.load() == bench_clock::time_point{})
-            arrived = bench_clock::now();
+        while (!probe.stop.load(std::memory_order_relaxed)) {
+          probe.poll(smp_processor_id());
           cond_resched();
         }
       },
       a);
+  probe.wait_started();
   std::vector<double> samples;
   for (int r = 0; r < ROUNDS; r++) {
     int to = (r % 2) ? 0 : 1;
     if (settle) std::this_thread::sleep_for(std::chrono::microseconds(200));
-    arrived = bench_clock::time_point{};
-    target.store(to, std::memory_order_release);
-    auto t0 = bench_clock::now();
-    sched_setaffinity(pid, cpumask::of(static_cast<unsigned>(to)));
-    while (arrived.load() == bench_clock::time_point{}) std::this_thread::yield();
-    samples.push_back(ns_between(t0, arrived.load()));
+    samples.push_back(probe.measure(
+        r, to, [&] { sched_setaffinity(pid, cpumask::of(static_cast<unsigned>(to))); }));
   }
-  stop = true;
+  probe.stop = true;
   join(pid, nullptr);
   return median(samples);
 }
 
 double kernel_migrate(bool settle) {
-  std::atomic<int> target{0};
-  std::atomic<bool> stop{false};
-  std::atomic<bench_clock::time_point> arrived{};
   std::vector<int> hw;
   {
     cpu_set_t set;
@@ -62,33 +90,46 @@ double kernel_migrate(bool settle) {
     for (int i = 0; i < CPU_SETSIZE && hw.size() < 2; i++)
       if (CPU_ISSET(i, &set)) hw.push_back(i);
   }
+  move_probe probe;
   std::thread spinner([&] {
     pin_self(0);
-    while (!stop.load(std::memory_order_relaxed)) {
-      int want = target.load(std::memory_order_acquire);
-      if (sched_getcpu() == hw[static_cast<std::size_t>(want)] &&
-          arrived.load() == bench_clock::time_point{})
-        arrived = bench_clock::now();
+    while (!probe.stop.load(std::memory_order_relaxed)) {
+      int cpu = sched_getcpu();
+      probe.poll(cpu == hw[0] ? 0 : cpu == hw[1] ? 1 : -1);
     }
   });
   pthread_t handle = spinner.native_handle();
+  probe.wait_started();  // its own pin_self(0) must not override the first move
   std::vector<double> samples;
   for (int r = 0; r < ROUNDS; r++) {
     int to = (r % 2) ? 0 : 1;
     if (settle) std::this_thread::sleep_for(std::chrono::microseconds(200));
-    arrived = bench_clock::time_point{};
-    target.store(to, std::memory_order_release);
     cpu_set_t set;
     CPU_ZERO(&set);
     CPU_SET(hw[static_cast<std::size_t>(to)], &set);
-    auto t0 = bench_clock::now();
-    pthread_setaffinity_np(handle, sizeof(set), &set);
-    while (arrived.load() == bench_clock::time_point{}) std::this_thread::yield();
-    samples.push_back(ns_between(t0, arrived.load()));
+    samples.push_back(
+        probe.measure(r, to, [&] { pthread_setaffinity_np(handle, sizeof(set), &set); }));
   }
-  stop = true;
+  probe.stop = true;
   spinner.join();
   return median(samples);
+}
+
+// Ours on a machine booted for the round; the kernel's with no machine up, so that no polling
+// logical CPU competes with its spinner for the host cores.
+pair_result measure(idle_mode idle) {
+  bool settle = idle == idle_mode::halt;
+  std::vector<double> ours, kernel;
+  for (int round = 0; round < 5; round++) {
+    kernel.push_back(kernel_migrate(settle));
+    boot_params p;
+    p.nr_cpus = 2;
+    p.idle = idle;
+    machine m(p);
+    if (!m.ok()) return {-1, -1};
+    ours.push_back(ours_migrate(settle));
+  }
+  return {median(ours), median(kernel)};
 }
 
 int run() {
@@ -96,24 +137,8 @@ int run() {
     fmt::print("migrate: needs two hardware CPUs\n");
     return 1;
   }
-  pair_result poll, halt;
-  {
-    boot_params p;
-    p.nr_cpus = 2;
-    p.idle = idle_mode::poll;
-    machine m(p);
-    if (!m.ok()) return 1;
-    poll = interleave(
-        5, [] { return ours_migrate(false); }, [] { return kernel_migrate(false); });
-  }
-  {
-    boot_params p;
-    p.nr_cpus = 2;
-    machine m(p);
-    if (!m.ok()) return 1;
-    halt = interleave(
-        5, [] { return ours_migrate(true); }, [] { return kernel_migrate(true); });
-  }
+  pair_result poll = measure(idle_mode::poll);
+  pair_result halt = measure(idle_mode::halt);
   section("migrate: affinity change of a running task until it runs on the new CPU, median ns");
   fmt::print("idle=poll {:.1f} (kernel {:.1f}); idle=halt {:.1f} (kernel {:.1f})\n", poll.ours,
              poll.peer, halt.ours, halt.peer);
