@@ -1,5 +1,7 @@
 #include "bench.h"
 
+#include "bench_util.h"
+
 #include <fmt/core.h>
 
 namespace cpustop::bench {
@@ -16,7 +18,11 @@ const std::vector<benchmark>& all() {
 }
 
 registrar::registrar(std::string name, std::string description, std::function<int()> run) {
-  registry().push_back({std::move(name), std::move(description), std::move(run)});
+  // Each benchmark starts with the main thread free to run anywhere, whatever ran before it.
+  registry().push_back({std::move(name), std::move(description), [run = std::move(run)] {
+                          unpin_self();
+                          return run();
+                        }});
 }
 
 void report(const std::string& metric, double ours_ns, const std::string& peer, double peer_ns) {

@@ -23,15 +23,12 @@ double in_task(std::function<double()> fn, const task_attr& attr) {
   return result;
 }
 
-unsigned hw_cpus() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  sched_getaffinity(0, sizeof(set), &set);
-  return static_cast<unsigned>(CPU_COUNT(&set));
-}
+namespace {
 
-void pin_self(unsigned n) {
-  static const std::vector<int> allowed = [] {
+// The hardware CPUs this process may use, captured before main() and so before any benchmark
+// pinned the main thread.
+const std::vector<int>& startup_cpus() {
+  static const std::vector<int> cpus = [] {
     cpu_set_t set;
     CPU_ZERO(&set);
     sched_getaffinity(0, sizeof(set), &set);
@@ -40,9 +37,28 @@ void pin_self(unsigned n) {
       if (CPU_ISSET(i, &set)) v.push_back(i);
     return v;
   }();
+  return cpus;
+}
+[[maybe_unused]] const std::vector<int>& captured_at_startup = startup_cpus();
+
+}  // namespace
+
+unsigned hw_cpus() {
+  return static_cast<unsigned>(startup_cpus().size());
+}
+
+void pin_self(unsigned n) {
+  const std::vector<int>& allowed = startup_cpus();
   cpu_set_t set;
   CPU_ZERO(&set);
   CPU_SET(allowed[n % allowed.size()], &set);
+  pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+void unpin_self() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (int c : startup_cpus()) CPU_SET(c, &set);
   pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 }
 

@@ -40,8 +40,11 @@ class machine {
 // Runs fn (returning double) in a cpustop task with attr; returns its result.
 double in_task(std::function<double()> fn, const task_attr& attr = {});
 
-// Pins the calling OS thread to the n-th hardware CPU this process may use.
+// Pins the calling OS thread to the n-th hardware CPU this process could use at start; undone
+// by unpin_self(), which every benchmark gets before it runs.
 void pin_self(unsigned n);
+void unpin_self();
+// The number of hardware CPUs this process could use at start.
 unsigned hw_cpus();
 
 // Runs ours and peer alternately `rounds` times and returns their medians.
