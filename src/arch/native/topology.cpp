@@ -35,7 +35,8 @@ int hw_topology(int hw_cpu, hw_cpu_topology* out) {
   out->node = 0;
   int nodes = hwloc_get_nbobjs_by_type(topology, HWLOC_OBJ_NUMANODE);
   for (int i = 0; i < nodes; i++) {
-    hwloc_obj_t node = hwloc_get_obj_by_type(topology, HWLOC_OBJ_NUMANODE, static_cast<unsigned>(i));
+    hwloc_obj_t node =
+        hwloc_get_obj_by_type(topology, HWLOC_OBJ_NUMANODE, static_cast<unsigned>(i));
     if (node && hwloc_bitmap_isset(node->cpuset, static_cast<unsigned>(hw_cpu))) out->node = i;
   }
   if (out->core < 0) out->core = hw_cpu;
