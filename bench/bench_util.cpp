@@ -47,11 +47,15 @@ unsigned hw_cpus() {
   return static_cast<unsigned>(startup_cpus().size());
 }
 
-void pin_self(unsigned n) {
+int hw_cpu(unsigned n) {
   const std::vector<int>& allowed = startup_cpus();
+  return allowed[n % allowed.size()];
+}
+
+void pin_self(unsigned n) {
   cpu_set_t set;
   CPU_ZERO(&set);
-  CPU_SET(allowed[n % allowed.size()], &set);
+  CPU_SET(hw_cpu(n), &set);
   pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 }
 

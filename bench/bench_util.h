@@ -44,8 +44,9 @@ double in_task(std::function<double()> fn, const task_attr& attr = {});
 // by unpin_self(), which every benchmark gets before it runs.
 void pin_self(unsigned n);
 void unpin_self();
-// The number of hardware CPUs this process could use at start.
+// The number of hardware CPUs this process could use at start, and the n-th of them.
 unsigned hw_cpus();
+int hw_cpu(unsigned n);
 
 // Runs ours and peer alternately `rounds` times and returns their medians.
 struct pair_result {

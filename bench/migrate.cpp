@@ -82,20 +82,12 @@ double ours_migrate(bool settle) {
 }
 
 double kernel_migrate(bool settle) {
-  std::vector<int> hw;
-  {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    sched_getaffinity(0, sizeof(set), &set);
-    for (int i = 0; i < CPU_SETSIZE && hw.size() < 2; i++)
-      if (CPU_ISSET(i, &set)) hw.push_back(i);
-  }
   move_probe probe;
   std::thread spinner([&] {
     pin_self(0);
     while (!probe.stop.load(std::memory_order_relaxed)) {
       int cpu = sched_getcpu();
-      probe.poll(cpu == hw[0] ? 0 : cpu == hw[1] ? 1 : -1);
+      probe.poll(cpu == hw_cpu(0) ? 0 : cpu == hw_cpu(1) ? 1 : -1);
     }
   });
   pthread_t handle = spinner.native_handle();
@@ -106,7 +98,7 @@ double kernel_migrate(bool settle) {
     if (settle) std::this_thread::sleep_for(std::chrono::microseconds(200));
     cpu_set_t set;
     CPU_ZERO(&set);
-    CPU_SET(hw[static_cast<std::size_t>(to)], &set);
+    CPU_SET(hw_cpu(static_cast<unsigned>(to)), &set);
     samples.push_back(
         probe.measure(r, to, [&] { pthread_setaffinity_np(handle, sizeof(set), &set); }));
   }
