@@ -25,14 +25,16 @@ struct move_probe {
   bench_clock::time_point arrived;  // published by `answered`
   std::atomic<bool> stop{false};
 
-  // Spinner side: call in the loop with the index of the CPU it runs on now.
-  void poll(int here) {
+  // Spinner side: call in the loop with the index of the CPU it runs on now; true when this
+  // call answered a request.
+  bool poll(int here) {
     unsigned req = request.load(std::memory_order_acquire);
-    if (here == static_cast<int>(req & 1) && answered.load(std::memory_order_relaxed) != req) {
-      arrived = bench_clock::now();
-      answered.store(req, std::memory_order_release);
-      answered.notify_one();  // after the stamp: the mover sleeps until then
-    }
+    if (here != static_cast<int>(req & 1) || answered.load(std::memory_order_relaxed) == req)
+      return false;
+    arrived = bench_clock::now();
+    answered.store(req, std::memory_order_release);
+    answered.notify_one();  // after the stamp: the mover sleeps until then
+    return true;
   }
   // Mover side: waits until the spinner runs on index 0, where every spinner starts.
   void wait_started() {
@@ -40,22 +42,70 @@ struct move_probe {
       answered.wait(seen, std::memory_order_acquire);
   }
   // Mover side: asks for `to` in round r, runs move(), returns ns until the spinner was there.
+  // A mover inside cpustop passes its own sleep for the answer.
   template <typename Move>
   double measure(int r, int to, Move move) {
+    return measure(r, to, move,
+                   [&](unsigned seen) { answered.wait(seen, std::memory_order_acquire); });
+  }
+  template <typename Move, typename Wait>
+  double measure(int r, int to, Move move, Wait wait) {
     unsigned req = static_cast<unsigned>(r + 1) << 1 | static_cast<unsigned>(to);
     request.store(req, std::memory_order_release);
     auto t0 = bench_clock::now();
     move();
     // Block rather than spin or poll: the arrival is stamped by the spinner, and a running mover
     // would take a host core from the spinner or from the logical CPUs.
-    for (unsigned seen; (seen = answered.load(std::memory_order_acquire)) != req;)
-      answered.wait(seen, std::memory_order_acquire);
+    for (unsigned seen; (seen = answered.load(std::memory_order_acquire)) != req;) wait(seen);
     return ns_between(t0, arrived);
   }
 };
 
-// The spinner starts on index 0 and each round moves it to the other one.
+// The spinner starts on index 0 and each round moves it to the other one. The mover is a task,
+// as the kernel's mover is a thread of the scheduler it measures, and it sits on the destination
+// CPU, where the kernel's wake-up placement puts the kernel's mover (the CPU the spinner left
+// idle). Repositioning the mover between rounds is not timed.
 double ours_migrate(bool settle) {
+  move_probe probe;
+  completion arrived;
+  init_completion(&arrived);
+  task_attr a;
+  a.cpus = cpumask::of(0);
+  pid_t spinner = spawn(
+      "spinner",
+      [&] {
+        while (!probe.stop.load(std::memory_order_relaxed)) {
+          if (probe.poll(smp_processor_id())) complete(&arrived);
+          cond_resched();
+        }
+      },
+      a);
+  std::vector<double> samples;
+  a.cpus = cpumask::of(1);
+  pid_t mover = spawn(
+      "mover",
+      [&] {
+        wait_for_completion(&arrived);  // the spinner runs on CPU 0
+        for (int r = 0; r < ROUNDS; r++) {
+          unsigned to = (r % 2) ? 0 : 1;
+          sched_setaffinity(getpid(), cpumask::of(to));
+          if (settle) usleep(200);
+          samples.push_back(probe.measure(
+              r, static_cast<int>(to), [&] { sched_setaffinity(spinner, cpumask::of(to)); },
+              [&](unsigned) { wait_for_completion(&arrived); }));
+        }
+      },
+      a);
+  join(mover, nullptr);
+  probe.stop = true;
+  join(spinner, nullptr);
+  return median(samples);
+}
+
+// The same from an OS thread outside cpustop, the caller a thread-per-core server's control
+// thread would be. With idle=poll it has no host core of its own: the host switches it in and
+// out of a core that runs a logical CPU.
+double external_migrate(bool settle) {
   move_probe probe;
   task_attr a;
   a.cpus = cpumask::of(0);
@@ -107,21 +157,26 @@ double kernel_migrate(bool settle) {
   return median(samples);
 }
 
+struct migrate_result {
+  double task, external, kernel;
+};
+
 // Ours on a machine booted for the round; the kernel's with no machine up, so that no polling
 // logical CPU competes with its spinner for the host cores.
-pair_result measure(idle_mode idle) {
+migrate_result measure(idle_mode idle) {
   bool settle = idle == idle_mode::halt;
-  std::vector<double> ours, kernel;
+  std::vector<double> task, external, kernel;
   for (int round = 0; round < 5; round++) {
     kernel.push_back(kernel_migrate(settle));
     boot_params p;
     p.nr_cpus = 2;
     p.idle = idle;
     machine m(p);
-    if (!m.ok()) return {-1, -1};
-    ours.push_back(ours_migrate(settle));
+    if (!m.ok()) return {-1, -1, -1};
+    task.push_back(ours_migrate(settle));
+    external.push_back(external_migrate(settle));
   }
-  return {median(ours), median(kernel)};
+  return {median(task), median(external), median(kernel)};
 }
 
 int run() {
@@ -129,13 +184,18 @@ int run() {
     fmt::print("migrate: needs two hardware CPUs\n");
     return 1;
   }
-  pair_result poll = measure(idle_mode::poll);
-  pair_result halt = measure(idle_mode::halt);
+  migrate_result poll = measure(idle_mode::poll);
+  migrate_result halt = measure(idle_mode::halt);
   section("migrate: affinity change of a running task until it runs on the new CPU, median ns");
-  fmt::print("idle=poll {:.1f} (kernel {:.1f}); idle=halt {:.1f} (kernel {:.1f})\n", poll.ours,
-             poll.peer, halt.ours, halt.peer);
-  report("migrate_poll", poll.ours, "kernel_setaffinity", poll.peer);
-  report("migrate_halt", halt.ours, "kernel_setaffinity", halt.peer);
+  fmt::print("mover a task:          idle=poll {:.1f}  idle=halt {:.1f}\n", poll.task, halt.task);
+  fmt::print("mover an OS thread:    idle=poll {:.1f}  idle=halt {:.1f}\n", poll.external,
+             halt.external);
+  fmt::print("kernel (thread moves thread): idle=poll {:.1f}  idle=halt {:.1f}\n", poll.kernel,
+             halt.kernel);
+  report("migrate_poll", poll.task, "kernel_setaffinity", poll.kernel);
+  report("migrate_halt", halt.task, "kernel_setaffinity", halt.kernel);
+  report("migrate_external_poll", poll.external, "kernel_setaffinity", poll.kernel);
+  report("migrate_external_halt", halt.external, "kernel_setaffinity", halt.kernel);
   return 0;
 }
 

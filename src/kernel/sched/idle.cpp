@@ -55,7 +55,9 @@ void do_idle(int cpu) {
   cpu_hot* h = per_cpu_hot(static_cast<unsigned>(cpu));
   bool poll = boot_params_current.idle == idle_mode::poll;
   while (!need_resched()) {
-    h->idle_state.store(CPU_POLLING, std::memory_order_seq_cst);
+    // Written only on a change: a store per pass would bounce the line the wakers read.
+    if (h->idle_state.load(std::memory_order_relaxed) != CPU_POLLING)
+      h->idle_state.store(CPU_POLLING, std::memory_order_seq_cst);
     if (h->pending.load(std::memory_order_relaxed)) do_pending_irqs();
     if (hrtimer_next_expiry(cpu) <= arch::local_clock()) hrtimer_interrupt();
     if (need_resched() || idle_should_return(cpu)) break;
