@@ -388,6 +388,27 @@ TEST_P(sched, uncaught_exception_ends_the_task_with_efault) {
   EXPECT_NE(dmesg().find("uncaught exception: boom"), std::string::npos);
 }
 
+TEST_P(sched, an_exiting_task_switches_once_to_the_joiner_it_wakes) {
+  // The joiner must not preempt the task whose exit woke it: that would switch twice more.
+  trace_clear();
+  ASSERT_EQ(trace_event_enable("sched:sched_switch"), 0);
+  int code = run_task(
+      [] {
+        pid_t child = spawn(
+            "exiter", [] {}, on_cpu(0));
+        return join(child, nullptr);
+      },
+      on_cpu(0));
+  trace_event_enable("sched:sched_switch", false);
+  ASSERT_EQ(code, 0);
+  std::vector<std::string> outs;
+  for (const trace_record& r : trace_records())
+    if (r.event == "sched_switch" && r.fields.find("prev_comm=exiter ") != std::string::npos)
+      outs.push_back(r.fields);
+  ASSERT_EQ(outs.size(), 1u) << (outs.empty() ? "" : outs[0]);
+  EXPECT_NE(outs[0].find("prev_state=X"), std::string::npos) << outs[0];
+}
+
 TEST_P(sched, exceptions_in_flight_follow_their_task_across_switches) {
   // A task switched out inside a catch block must find its own exception when it resumes.
   std::atomic<int> ok{0};

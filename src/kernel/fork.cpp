@@ -231,6 +231,9 @@ void do_exit(int code) {
     p->exit_code = code;
   }
   trace_sched_process_exit(p);
+  // As the kernel's do_exit(): no preemption from here on, so that a woken joiner is switched to
+  // once, by do_task_dead(), instead of preempting the dying task and switching back to it.
+  preempt_disable();
   if (p->detached) {
     p->exit_state.store(EXIT_DEAD, std::memory_order_release);
     release_task(p);

@@ -292,8 +292,8 @@ void schedule_idle() {
   } while (need_resched());
 }
 
+// Called by do_exit() with preemption disabled, the depth __schedule() expects.
 void do_task_dead() {
-  __preempt_count_add(1);
   set_task_state(get_current(), TASK_DEAD);
   __schedule(SM_NONE);
   __builtin_trap();
