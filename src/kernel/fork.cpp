@@ -1,5 +1,5 @@
-// Task creation and exit. Stacks come from per-CPU caches backed by a global pool, so that a
-// task is created and freed without a system call in the steady state.
+// Task creation and exit. Stacks come from per-CPU caches backed by a global pool (moved half a
+// cache at a time), so that a task is created and freed without a system call in the steady state.
 #include "kernel/fork.h"
 
 #include <cstring>
@@ -20,6 +20,7 @@ namespace {
 constexpr std::size_t stack_classes[] = {16 << 10, 32 << 10, 64 << 10, 128 << 10, 256 << 10};
 constexpr int NR_STACK_CLASSES = sizeof(stack_classes) / sizeof(stack_classes[0]);
 constexpr int PERCPU_STACKS = 64;
+constexpr unsigned STACK_BATCH = PERCPU_STACKS / 2;  // moved between a cache and the pool at once
 constexpr unsigned STACK_COLOURS = 8, STACK_COLOUR_BYTES = 256;
 
 struct percpu_stack_cache {
@@ -54,9 +55,17 @@ int get_task_stack(std::size_t size, arch::stack* out, bool* pooled) {
   }
   {
     spin_irqsave_guard g(&stack_pool_lock);
-    if (!stack_pool[cls].empty()) {
-      *out = stack_pool[cls].back();
-      stack_pool[cls].pop_back();
+    std::vector<arch::stack>& pool = stack_pool[cls];
+    if (!pool.empty()) {
+      // Refill half the cache at once: one CPU that only creates tasks and another that only
+      // reaps them would otherwise bounce the pool lock for every stack.
+      if (cpu >= 0) {
+        percpu_stack_cache* c = &stack_caches[cpu];
+        std::size_t n = std::min<std::size_t>(pool.size() - 1, STACK_BATCH);
+        for (; n > 0; n--, pool.pop_back()) c->stacks[cls][c->nr[cls]++] = pool.back();
+      }
+      *out = pool.back();
+      pool.pop_back();
       __preempt_enable();
       return 0;
     }
@@ -75,7 +84,13 @@ void put_task_stack(task_struct* p) {
   __preempt_count_add(1);
   int cpu = raw_smp_processor_id();
   percpu_stack_cache* c = cpu >= 0 ? &stack_caches[cpu] : nullptr;
-  if (c && c->nr[cls] < PERCPU_STACKS) {
+  if (c && c->nr[cls] == PERCPU_STACKS) {
+    // Full: hand half of it to the pool under one lock (see get_task_stack()).
+    spin_irqsave_guard g(&stack_pool_lock);
+    for (unsigned n = 0; n < STACK_BATCH; n++)
+      stack_pool[cls].push_back(c->stacks[cls][--c->nr[cls]]);
+  }
+  if (c) {
     c->stacks[cls][c->nr[cls]++] = p->stack;
   } else {
     spin_irqsave_guard g(&stack_pool_lock);
