@@ -61,6 +61,22 @@ struct move_probe {
   }
 };
 
+// Our spinner: a task started on CPU 0 that answers the probe, and completes `arrived` (if any)
+// after each answer.
+pid_t spawn_spinner(move_probe& probe, completion* arrived) {
+  task_attr a;
+  a.cpus = cpumask::of(0);
+  return spawn(
+      "spinner",
+      [&probe, arrived] {
+        while (!probe.stop.load(std::memory_order_relaxed)) {
+          if (probe.poll(smp_processor_id()) && arrived) complete(arrived);
+          cond_resched();
+        }
+      },
+      a);
+}
+
 // The spinner starts on index 0 and each round moves it to the other one. The mover is a task,
 // as the kernel's mover is a thread of the scheduler it measures, and it sits on the destination
 // CPU, where the kernel puts its mover: the CPU the spinner left idle (sched_getcpu() found the
@@ -69,18 +85,9 @@ double ours_migrate(bool settle) {
   move_probe probe;
   completion arrived;
   init_completion(&arrived);
-  task_attr a;
-  a.cpus = cpumask::of(0);
-  pid_t spinner = spawn(
-      "spinner",
-      [&] {
-        while (!probe.stop.load(std::memory_order_relaxed)) {
-          if (probe.poll(smp_processor_id())) complete(&arrived);
-          cond_resched();
-        }
-      },
-      a);
+  pid_t spinner = spawn_spinner(probe, &arrived);
   std::vector<double> samples;
+  task_attr a;
   a.cpus = cpumask::of(1);
   pid_t mover = spawn(
       "mover",
@@ -107,17 +114,7 @@ double ours_migrate(bool settle) {
 // out of a core that runs a logical CPU.
 double external_migrate(bool settle) {
   move_probe probe;
-  task_attr a;
-  a.cpus = cpumask::of(0);
-  pid_t pid = spawn(
-      "spinner",
-      [&] {
-        while (!probe.stop.load(std::memory_order_relaxed)) {
-          probe.poll(smp_processor_id());
-          cond_resched();
-        }
-      },
-      a);
+  pid_t pid = spawn_spinner(probe, nullptr);
   probe.wait_started();
   std::vector<double> samples;
   for (int r = 0; r < ROUNDS; r++) {
