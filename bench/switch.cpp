@@ -1,8 +1,10 @@
 // `cpustop bench switch`: sched_yield() between two tasks on one CPU, against a raw Boost.Context
 // switch pair and Boost.Fiber's this_fiber::yield between two fibers. Nanoseconds per switch.
+// Also prints, without a BENCH line, the floor any kernel-style scheduler pays per switch.
 #include <fmt/core.h>
 #include <boost/context/detail/fcontext.hpp>
 #include <boost/fiber/all.hpp>
+#include <boost/intrusive/set.hpp>
 
 #include "bench.h"
 #include "bench_util.h"
@@ -51,6 +53,82 @@ double raw_context_switch() {
   return ns_between(t0, bench_clock::now()) / (2.0 * N);
 }
 
+// For reference, the floor of any kernel-style yield: per switch only the run-queue spinlock, one
+// clock read, the vruntime update, the CFS tree's put_prev (insert) and pick (the leftmost that
+// is not the yielder, erased), and jump_fcontext. All else the scheduler does per switch is left
+// out.
+namespace floor_model {
+
+struct entity {
+  boost::intrusive::set_member_hook<> node;
+  std::uint64_t vruntime = 0;
+  bctx::fcontext_t ctx = nullptr;
+};
+struct by_vruntime {
+  bool operator()(const entity& a, const entity& b) const {
+    return static_cast<std::int64_t>(a.vruntime - b.vruntime) < 0;
+  }
+};
+using timeline = boost::intrusive::multiset<
+    entity,
+    boost::intrusive::member_hook<entity, boost::intrusive::set_member_hook<>, &entity::node>,
+    boost::intrusive::compare<by_vruntime>>;
+
+struct runqueue {
+  std::atomic<int> lock{0};
+  std::uint64_t clock = 0;
+  entity* curr = nullptr;
+  timeline tree;
+} rq;
+
+inline std::uint64_t read_clock() {
+#if defined(__x86_64__)
+  return __builtin_ia32_rdtsc();
+#else
+  return static_cast<std::uint64_t>(bench_clock::now().time_since_epoch().count());
+#endif
+}
+
+void yield() {
+  while (rq.lock.exchange(1, std::memory_order_acquire)) {
+  }
+  std::uint64_t now = read_clock();
+  entity* prev = rq.curr;
+  prev->vruntime += now - rq.clock;
+  rq.clock = now;
+  rq.tree.insert(*prev);
+  auto it = rq.tree.begin();
+  if (&*it == prev) ++it;  // a yield skips the task that asked, as the kernel's skip buddy does
+  entity* next = &*it;
+  rq.tree.erase(rq.tree.iterator_to(*next));
+  rq.curr = next;
+  rq.lock.store(0, std::memory_order_release);
+  bctx::transfer_t t = bctx::jump_fcontext(next->ctx, prev);
+  static_cast<entity*>(t.data)->ctx = t.fctx;  // whoever switched to us saves its context
+}
+
+void other_side(bctx::transfer_t t) {
+  static_cast<entity*>(t.data)->ctx = t.fctx;
+  for (;;) yield();
+}
+
+double measure() {
+  std::vector<char> stack(64 * 1024);
+  entity main_side, other;
+  other.ctx = bctx::make_fcontext(stack.data() + stack.size(), stack.size(), other_side);
+  other.vruntime = 1;
+  rq.tree.insert(other);
+  rq.curr = &main_side;
+  rq.clock = read_clock();
+  auto t0 = bench_clock::now();
+  for (int i = 0; i < N; i++) yield();
+  double ns = ns_between(t0, bench_clock::now()) / (2.0 * N);
+  rq.tree.clear();  // the other side's stack is dropped while it is suspended
+  return ns;
+}
+
+}  // namespace floor_model
+
 double boost_fiber_yield() {
   bench_clock::time_point t0, t1;
   boost::fibers::fiber a([&] {
@@ -74,9 +152,12 @@ int run() {
   section("switch: one-way switch between two runnable tasks on one CPU, ns");
   pair_result fiber = interleave(5, ours_yield, boost_fiber_yield);
   pair_result raw = interleave(5, ours_yield, raw_context_switch);
+  double floor = median({floor_model::measure(), floor_model::measure(), floor_model::measure()});
   fmt::print(
       "ours (sched_yield, fair class) {:.1f}  Boost.Fiber yield {:.1f}  raw jump_fcontext {:.1f}\n",
       fiber.ours, fiber.peer, raw.peer);
+  fmt::print("floor of a kernel-style yield (lock, clock, CFS tree, jump; nothing else) {:.1f}\n",
+             floor);
   report("switch", fiber.ours, "boost_fiber", fiber.peer);
   report("switch", raw.ours, "boost_context", raw.peer);
   return 0;
