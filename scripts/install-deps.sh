@@ -8,6 +8,8 @@ pkgs=(
   libboost-context-dev libboost-fiber-dev libboost-dev
   libfmt-dev libcli11-dev nlohmann-json3-dev libhwloc-dev
   libgtest-dev libgmock-dev libbenchmark-dev systemtap-sdt-dev
+  libfuse3-dev fuse3 libseccomp-dev liburing-dev
+  procps util-linux trace-cmd kernelshark xvfb xauth linux-perf bpftrace spin wrk gnuplot-nox
 )
 # Optional peers for benchmarks; the build and tests never need them.
 optional=(golang-go)

@@ -4,7 +4,7 @@
 
 #include <functional>
 
-#include "kernel/sched/sched.h"
+#include "kernel/task.h"
 
 namespace cpustop {
 

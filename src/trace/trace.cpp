@@ -7,8 +7,9 @@
 
 #include "cpustop/trace.h"
 #include "kernel/locking/spinlock.h"
-#include "kernel/sched/sched.h"
 #include "kernel/symbol.h"
+#include "kernel/task.h"
+#include "kernel/time/jiffies.h"
 #include "trace/events.h"
 #include "trace/trace.h"
 
