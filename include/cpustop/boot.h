@@ -56,6 +56,10 @@ struct boot_params {
   // cache, caches per node); empty: the hardware's, from hwloc, when nr_cpus fits it.
   std::string topology;
   std::vector<initcall> initcalls;  // extra initcalls for this boot, after the registered ones
+  // Lets `cpustop list`, `attach` and `enter` find and steer the machine from outside: a runtime
+  // directory with a control socket and, where FUSE works, the /proc and /sys views (see
+  // src/host). The environment variable CPUSTOP_ATTACH=0 turns it off as well.
+  bool attach = true;
 };
 
 // Boots the machine and returns once kernel_init has run every initcall (system_state is
@@ -82,5 +86,19 @@ void register_initcall(initcall_level level, std::string name, std::function<int
 std::string dmesg();
 // Appends a line to the kernel log (printk). Any context.
 void printk(const std::string& line);
+
+namespace detail {
+// The host layer (src/host): boot() calls after_boot once the machine runs, shutdown() calls
+// before_shutdown before it looks for live tasks (and after_boot again if it then refuses), both
+// on the caller's thread.
+struct host_hooks {
+  void (*after_boot)();
+  void (*before_shutdown)();
+};
+void set_host_hooks(const host_hooks* hooks);
+// Defined by the host layer; the reference below links it into every program that boots.
+int host_register();
+inline const int host_registered = host_register();
+}  // namespace detail
 
 }  // namespace cpustop

@@ -19,6 +19,7 @@
 #include <atomic>
 #include <cstdint>
 #include <initializer_list>
+#include <string>
 #include <vector>
 
 namespace cpustop {
@@ -78,7 +79,12 @@ struct klp_func_change {
 };
 
 struct klp_patch {
-  explicit klp_patch(std::initializer_list<klp_func_change> changes) : funcs(changes) {}
+  explicit klp_patch(std::initializer_list<klp_func_change> changes,
+                     const char* patch_name = "livepatch")
+      : name(patch_name), funcs(changes) {}
+  // An enabled patch stays where it is until disabled; destroying it only drops it from the list.
+  ~klp_patch();
+  const char* name;  // as /sys/kernel/livepatch/<name> would show it
   std::vector<klp_func_change> funcs;
   bool enabled = false;
   // Statistics of the last enable/disable.
@@ -93,5 +99,17 @@ struct klp_patch {
 int klp_enable_patch(klp_patch* patch, unsigned timeout_ms = 5000);
 // Restores the original functions in the same way. 0, -EBUSY, -EINVAL (not enabled).
 int klp_disable_patch(klp_patch* patch, unsigned timeout_ms = 5000);
+
+// The patches enabled now, oldest first (what /sys/kernel/livepatch lists). Any context.
+struct klp_patch_info {
+  std::string name;
+  struct func {
+    std::string name;
+    long active;  // calls inside it now
+  };
+  std::vector<func> funcs;
+  unsigned long attempts, refused;  // of its last enable
+};
+std::vector<klp_patch_info> klp_patches();
 
 }  // namespace cpustop

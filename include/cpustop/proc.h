@@ -1,11 +1,15 @@
-// procfs-like views of tasks and CPUs: what ps, top and /proc show for the kernel's tasks.
-// Any context; values are snapshots.
+// procfs and sysfs views of the machine, byte for byte what the kernel prints: /proc/<pid>/stat,
+// status, ..., /proc/stat, uptime, loadavg, and /sys/devices/system/cpu. There is one generator
+// per file, reached by path (proc_read() and friends below); the shell, the control socket and the
+// FUSE export all read through it. Any context, including threads outside cpustop, unless noted;
+// values are snapshots.
 #pragma once
 
 #include <sys/types.h>
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cpustop/cpumask.h"
@@ -16,6 +20,10 @@ inline constexpr unsigned USER_HZ = 100;  // /proc reports times in clock ticks 
 
 struct task_info {
   pid_t pid = 0;
+  pid_t ppid = 0;      // kernel threads 2, kthreadd and init 0, other tasks 1 (init)
+  pid_t pgrp = 0;      // kernel threads 0, other tasks 1 (init's session)
+  pid_t session = 0;   // as pgrp
+  unsigned flags = 0;  // PF_* (PF_KTHREAD 0x00200000, PF_NO_SETAFFINITY 0x04000000, ...)
   std::string comm;
   char state = '?';      // R S D P I Z X, as /proc/<pid>/stat
   bool kthread = false;  // shown in brackets by ps
@@ -75,6 +83,46 @@ std::string sched_domains_text(unsigned cpu);
 std::string proc_pid_stat(pid_t pid);
 std::string proc_pid_status(pid_t pid);
 std::string proc_stat();
+
+// ---- The view, by path
+// ---------------------------------------------------------------------------
+//
+// Paths are absolute: "/proc", "/proc/42/stat", "/proc/42/task/42/status", "/proc/loadavg",
+// "/sys/devices/system/cpu/cpu1/online", and the directories leading to them from "/". Pid 0
+// (the idle tasks) has no directory, as in the kernel. With self > 0, "/proc/self" is a link to
+// that pid (and "/proc/thread-self" to "<self>/task/<self>"); with self == 0 they do not exist
+// (the FUSE export answers them with the caller's real process).
+
+enum class proc_entry_type : unsigned char { dir, file, link };
+struct proc_entry {
+  proc_entry_type type = proc_entry_type::file;
+  unsigned mode = 0444;  // permission bits: 0555 directories, 0444 files, 0644 cpuN/online
+  // Exists for the whole boot (the CPU directories, /proc/stat) rather than for a task's life.
+  bool stable = false;
+};
+// 0 or -ENOENT (-ENOTDIR when a file is used as a directory).
+int proc_lookup(std::string_view path, proc_entry* out, pid_t self = 0);
+// The text of a file, built now (as seq_file does at open). 0, -ENOENT, -EISDIR, -EINVAL (a link).
+int proc_read(std::string_view path, std::string* out, pid_t self = 0);
+// A link's target. 0, -ENOENT, -EINVAL (not a link).
+int proc_readlink(std::string_view path, std::string* out, pid_t self = 0);
+// The names in a directory, in the kernel's order (files, then pids ascending). 0, -ENOENT,
+// -ENOTDIR.
+int proc_readdir(std::string_view path, std::vector<std::string>* names, pid_t self = 0);
+// Stores data into a writable file as one write(2) would: /sys/devices/system/cpu/cpuN/online
+// takes kstrtobool() text ("0", "1", "y", "n", "on", "off", with or without a newline); the
+// state it is already in is a no-op. Returns 0, -EINVAL (not a boolean), -EBUSY (the last online
+// CPU, or hotplug disabled), -ENOENT, -EACCES (not writable), or the hotplug error. May sleep
+// (CPU hotplug): call it from a task or from a thread outside cpustop.
+int proc_write(std::string_view path, std::string_view data);
+
+// Who the machine's tasks belong to (the Uid/Gid lines of status) and when it booted in seconds
+// since the epoch (btime in /proc/stat). Set by the host layer at boot; 0 until then.
+struct proc_host_info {
+  unsigned uid = 0, gid = 0;
+  std::uint64_t btime = 0;
+};
+void proc_set_host_info(const proc_host_info& info);
 // A `ps -eLo pid,comm,cls,rtprio,ni,pri,psr,stat,time` style table ("[migration/0]" for kernel
 // threads).
 std::string ps_table(bool with_idle = false);

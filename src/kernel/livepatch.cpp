@@ -2,7 +2,10 @@
 // function, so checking that none is in flight and swapping the pointers is atomic for everyone.
 #include "cpustop/livepatch.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <mutex>
+#include <vector>
 
 #include "cpustop/sched.h"
 #include "cpustop/stop_machine.h"
@@ -12,6 +15,10 @@
 namespace cpustop {
 
 namespace {
+
+// Enabled patches, oldest first; under klp_mutex_list (readers are outside the machine too).
+std::mutex klp_mutex_list;
+std::vector<klp_patch*> enabled_patches;
 
 struct switch_request {
   klp_patch* patch;
@@ -44,6 +51,13 @@ int klp_transition(klp_patch* patch, bool enable, unsigned timeout_ms) {
     patch->attempts++;
     switch_request req{patch, enable};
     int ret = stop_machine(klp_try_switch, &req, nullptr);
+    if (ret == 0) {
+      std::lock_guard g(klp_mutex_list);
+      if (enable)
+        enabled_patches.push_back(patch);
+      else
+        std::erase(enabled_patches, patch);
+    }
     if (ret != -EBUSY) return ret;
     patch->refused++;
     if (arch::local_clock() >= deadline) {
@@ -65,6 +79,23 @@ int klp_enable_patch(klp_patch* patch, unsigned timeout_ms) {
 
 int klp_disable_patch(klp_patch* patch, unsigned timeout_ms) {
   return klp_transition(patch, false, timeout_ms);
+}
+
+klp_patch::~klp_patch() {
+  std::lock_guard g(klp_mutex_list);
+  std::erase(enabled_patches, this);
+}
+
+std::vector<klp_patch_info> klp_patches() {
+  std::lock_guard g(klp_mutex_list);
+  std::vector<klp_patch_info> out;
+  for (const klp_patch* p : enabled_patches) {
+    klp_patch_info info{p->name, {}, p->attempts, p->refused};
+    for (const klp_func_change& c : p->funcs)
+      info.funcs.push_back({c.target->name(), c.target->active()});
+    out.push_back(std::move(info));
+  }
+  return out;
 }
 
 }  // namespace cpustop

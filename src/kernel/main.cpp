@@ -29,6 +29,7 @@ std::atomic<bool> machine_halting{false};
 
 namespace {
 
+std::atomic<const detail::host_hooks*> host_hooks_current{nullptr};
 std::atomic<bool> boot_busy{false};
 std::atomic<bool> is_booted{false};
 completion kthreadd_done;
@@ -150,6 +151,10 @@ void start_kernel() {
   rest_init();
 }
 
+void detail::set_host_hooks(const host_hooks* hooks) {
+  host_hooks_current.store(hooks);
+}
+
 // ---- boot() and shutdown()
 // ------------------------------------------------------------------------
 
@@ -199,6 +204,7 @@ int boot(const boot_params& params) {
   }
   wait_for_completion(&boot_done);
   is_booted.store(true);
+  if (const detail::host_hooks* h = host_hooks_current.load()) h->after_boot();
   boot_busy.store(false);
   return 0;
 }
@@ -207,6 +213,8 @@ int shutdown() {
   if (get_current()) return -EDEADLK;
   if (!is_booted.load()) return -ENODEV;
   if (boot_busy.exchange(true)) return -EBUSY;
+  const detail::host_hooks* hooks = host_hooks_current.load();
+  if (hooks) hooks->before_shutdown();  // closes the attach socket; stops what it spawned
   // Every user task must be gone; zombies nobody joined are reaped here.
   int alive = 0;
   for_each_process([&](task_struct* p) {
@@ -224,6 +232,7 @@ int shutdown() {
     alive++;
   });
   if (alive) {
+    if (hooks) hooks->after_boot();
     boot_busy.store(false);
     return -EBUSY;
   }

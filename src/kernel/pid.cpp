@@ -11,6 +11,7 @@ task_struct** chunks[PID_MAX_LIMIT / CHUNK];
 raw_spinlock_t pidmap_lock{0, LOCK_PIDMAP, 0};
 int last_pid;
 int nr_pids;
+unsigned long nr_forks;
 
 task_struct** slot(int pid, bool create) {
   task_struct**& c = chunks[pid / CHUNK];
@@ -26,6 +27,7 @@ task_struct** slot(int pid, bool create) {
 void pidmap_init() {
   last_pid = 0;
   nr_pids = 0;
+  nr_forks = 0;
 }
 
 void pidmap_exit() {
@@ -49,6 +51,7 @@ int alloc_pid(task_struct* p) {
   }
   last_pid = pid;
   nr_pids++;
+  nr_forks++;
   p->pid = pid;
   return 0;
 }
@@ -94,6 +97,16 @@ void for_each_process(const std::function<void(task_struct*)>& fn) {
 int nr_processes() {
   spin_irqsave_guard g(&pidmap_lock);
   return nr_pids;
+}
+
+unsigned long total_forks() {
+  spin_irqsave_guard g(&pidmap_lock);
+  return nr_forks;
+}
+
+pid_t last_pid_nr() {
+  spin_irqsave_guard g(&pidmap_lock);
+  return last_pid;
 }
 
 }  // namespace cpustop

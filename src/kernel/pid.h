@@ -22,5 +22,9 @@ task_struct* find_get_task_by_vpid(pid_t pid);
 void for_each_process(const std::function<void(task_struct*)>& fn);
 // Number of tasks that have a pid.
 int nr_processes();
+// Pids handed out since boot (the kernel's total_forks, /proc/stat "processes") and the latest
+// one (/proc/loadavg).
+unsigned long total_forks();
+pid_t last_pid_nr();
 
 }  // namespace cpustop

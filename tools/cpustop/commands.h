@@ -1,7 +1,10 @@
 // The subcommands of the cpustop program.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
+#include <vector>
 
 #include "cpustop/boot.h"
 
@@ -19,5 +22,9 @@ struct boot_options {
 
 int cmd_boot(const boot_options& opts);
 int cmd_demo(const boot_options& opts, const std::string& trace_file);
+int cmd_shell(const boot_options& opts, const std::string& script);
+int cmd_list();
+int cmd_attach(pid_t pid, const std::vector<std::string>& cmd);
+int cmd_enter(pid_t pid, std::vector<std::string> cmd);
 
 }  // namespace cpustop::tool

@@ -9,11 +9,14 @@
 #include <sstream>
 #include <thread>
 
+#include "commands.h"
 #include "cpustop/cpustop.h"
+#include "host/shell.h"
 #include "kernel/percpu.h"
-#include "shell.h"
 
 namespace cpustop::tool {
+
+using host::shell;
 
 namespace {
 

@@ -3,14 +3,19 @@
 //   cpustop demo [--cpus N] [--preempt M] [--idle M] [--trace FILE]   the headline demo
 //   cpustop boot [--cpus N] [...]                                    boot, print dmesg, halt
 //   cpustop shell [--cpus N] [-c 'cmd; cmd']                         taskset, chrt, ps, ...
+//   cpustop list                                                     the running machines
+//   cpustop attach PID [CMD...]                                      a shell command in one
+//   cpustop enter PID [-- CMD...]                                    CMD with its /proc and /sys
 //   cpustop bench NAME|all|list                                      benchmarks (BENCH lines)
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
 
+#include <cstdlib>
+#include <string_view>
+
 #include "bench.h"
 #include "commands.h"
 #include "cpustop/boot.h"
-#include "shell.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"cpustop: the Linux kernel's per-CPU stopper machinery in user space", "cpustop"};
@@ -42,6 +47,32 @@ int main(int argc, char** argv) {
   std::string script;
   shell_cmd->add_option("-c", script, "commands separated by ';' (exit status of the last)");
 
+  app.add_subcommand("list", "list the running machines (pid, program, start, CPUs, tasks)");
+  // attach and enter pass the rest of the line on untouched, so they are parsed here.
+  app.add_subcommand("attach",
+                     "PID [CMD...]: run a shell command in a running machine "
+                     "(the interactive shell without one)");
+  app.add_subcommand("enter",
+                     "PID [-- CMD...]: run CMD (default $SHELL) where /proc and "
+                     "/sys/devices/system/cpu are the machine's");
+  if (argc >= 2 &&
+      (std::string_view(argv[1]) == "attach" || std::string_view(argv[1]) == "enter")) {
+    bool enter = std::string_view(argv[1]) == "enter";
+    char* end = nullptr;
+    long pid = argc >= 3 ? std::strtol(argv[2], &end, 10) : 0;
+    if (argc < 3 || *end || pid <= 0) {
+      fmt::print(stderr, "cpustop: {}: usage: cpustop {} PID {}\n", argv[1], argv[1],
+                 enter ? "[-- CMD...]" : "[CMD...]");
+      return 1;
+    }
+    std::vector<std::string> words(argv + 3, argv + argc);
+    if (enter) {
+      if (!words.empty() && words[0] == "--") words.erase(words.begin());
+      return cpustop::tool::cmd_enter(static_cast<pid_t>(pid), words);
+    }
+    return cpustop::tool::cmd_attach(static_cast<pid_t>(pid), words);
+  }
+
   auto* bench_cmd = app.add_subcommand("bench", "run a benchmark (list, all, or a name)");
   std::string bench_name = "list";
   bench_cmd->add_option("name", bench_name, "benchmark name, `all` or `list`");
@@ -51,6 +82,8 @@ int main(int argc, char** argv) {
   if (*boot_cmd) return cpustop::tool::cmd_boot(opts);
   if (*demo_cmd) return cpustop::tool::cmd_demo(opts, trace_file);
   if (*shell_cmd) return cpustop::tool::cmd_shell(opts, script);
+  if (app.got_subcommand("list")) return cpustop::tool::cmd_list();
+
   if (*bench_cmd) {
     const auto& all = cpustop::bench::all();
     if (bench_name == "list") {

@@ -475,6 +475,7 @@ void scheduler_tick() {
   sched_tick_account(rq, curr, get_jiffies_64());
   curr->sched_class->task_tick(rq, curr, 0);
   rq_unlock(rq);
+  calc_global_load_tick();
   trigger_load_balance(rq);
 }
 
@@ -567,6 +568,7 @@ void sched_init() {
     std::abort();
   }
   runqueues = new rq[nr_cpu_ids_];
+  calc_global_load_init();
   for (unsigned cpu = 0; cpu < nr_cpu_ids_; cpu++) {
     rq* rq = cpu_rq(static_cast<int>(cpu));
     raw_spin_lock_init(&rq->__lock, LOCK_RQ, static_cast<std::uint16_t>(cpu));

@@ -11,6 +11,7 @@
 #include "kernel/locking/spinlock.h"
 #include "kernel/percpu.h"
 #include "kernel/preempt.h"
+#include "kernel/sched/stat.h"
 #include "kernel/task.h"
 #include "kernel/time/hrtimer.h"
 #include "kernel/time/jiffies.h"
@@ -70,20 +71,6 @@ struct rt_rq {
   bool rt_throttled = false;  // the class yields its CPU until the period ends
   bool period_active = false;
   hrtimer period_timer;
-};
-
-enum cpu_usage_stat {
-  CPUTIME_USER,
-  CPUTIME_NICE,
-  CPUTIME_SYSTEM,
-  CPUTIME_SOFTIRQ,
-  CPUTIME_IRQ,
-  CPUTIME_IDLE,
-  CPUTIME_IOWAIT,
-  CPUTIME_STEAL,
-  CPUTIME_GUEST,
-  CPUTIME_GUEST_NICE,
-  NR_STATS,
 };
 
 struct rq {

@@ -1,6 +1,7 @@
 // Scheduling domains from the CPU topology (kernel/sched/topology.c).
 #include "kernel/sched/topology.h"
 
+#include <algorithm>
 #include <charconv>
 #include <memory>
 #include <string_view>
@@ -27,6 +28,9 @@ struct domain_set {
 std::atomic<domain_set*> current_set{nullptr};
 std::vector<cpu_topo> topo;  // scratch for the set being built
 std::vector<domain_set*> retired;
+// The first topology of the boot, for readers outside the machine (it never changes in a boot).
+std::vector<cpu_topo> boot_topo(NR_CPUS);
+std::atomic<unsigned> boot_topo_cpus{0};
 
 // Logical CPU -> (core, llc, node): from the declared spec, hwloc, or a flat cache.
 void compute_topology() {
@@ -138,6 +142,11 @@ void build_sched_domains(bool cpuslocked) {
     }
   }
   set->topo = topo;
+  if (boot_topo_cpus.load(std::memory_order_relaxed) == 0) {
+    std::size_t n = std::min<std::size_t>(topo.size(), NR_CPUS);
+    std::copy_n(topo.begin(), n, boot_topo.begin());
+    boot_topo_cpus.store(static_cast<unsigned>(n), std::memory_order_release);
+  }
   domain_set* old = current_set.exchange(set, std::memory_order_acq_rel);
   if (!old) return;
   // synchronize_sched(): once every CPU has been through its stopper, no reader is left.
@@ -149,6 +158,7 @@ void build_sched_domains(bool cpuslocked) {
 }
 
 void free_sched_domains() {
+  boot_topo_cpus.store(0, std::memory_order_relaxed);
   delete current_set.exchange(nullptr);
   for (domain_set* d : retired) delete d;
   retired.clear();
@@ -189,6 +199,20 @@ cpumask cpu_llc_span(int cpu) {
   if (!set || cpu < 0 || static_cast<unsigned>(cpu) >= set->topo.size())
     return cpumask::first_n(nr_cpu_ids_);
   return span_of(set->topo, static_cast<unsigned>(cpu), &cpu_topo::llc);
+}
+
+bool topology_cpu_ids(unsigned cpu, cpu_topology_ids* out) {
+  unsigned n = std::min(boot_topo_cpus.load(std::memory_order_acquire), NR_CPUS);
+  if (cpu >= n) return false;
+  const cpu_topo& t = boot_topo[cpu];
+  *out = {};
+  out->core_id = t.core;
+  out->package_id = t.node;
+  for (unsigned c = 0; c < n; c++) {
+    if (boot_topo[c].core == t.core) out->thread_siblings.set(c);
+    if (boot_topo[c].node == t.node) out->package_cpus.set(c);
+  }
+  return true;
 }
 
 }  // namespace cpustop

@@ -44,4 +44,14 @@ int cpu_llc_id(int cpu);
 // The span of cpu's last-level-cache domain (cpu alone if none).
 cpumask cpu_llc_span(int cpu);
 
+// Where cpu sits, fixed for the whole boot (/sys/devices/system/cpu/cpuN/topology): its core and
+// package (the node) ids, and the CPUs sharing its core (topology_sibling_cpumask) and its
+// package (topology_core_cpumask). Any context, including threads outside cpustop; false before
+// the first build_sched_domains() of the boot or for a CPU beyond nr_cpu_ids.
+struct cpu_topology_ids {
+  int core_id = 0, package_id = 0;
+  cpumask thread_siblings, package_cpus;
+};
+bool topology_cpu_ids(unsigned cpu, cpu_topology_ids* out);
+
 }  // namespace cpustop

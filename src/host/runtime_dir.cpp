@@ -1,0 +1,186 @@
+// The runtime directory of a machine (see runtime_dir.h).
+#include "host/runtime_dir.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace cpustop::host {
+
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Makes dir (one level) owned by us with mode 0700, or accepts an existing one that already is.
+int ensure_private_dir(const std::string& dir) {
+  if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return -errno;
+  struct stat st;
+  if (lstat(dir.c_str(), &st) != 0) return -errno;
+  if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid()) return -EPERM;
+  if ((st.st_mode & 077) != 0 && chmod(dir.c_str(), 0700) != 0) return -errno;
+  return 0;
+}
+
+int ensure_base(const std::string& base) {
+  // The parent of a per-user base ($XDG_RUNTIME_DIR, /run) already exists; /tmp/cpustop-<uid> is
+  // itself the base.
+  return ensure_private_dir(base);
+}
+
+std::string info_value(const std::string& info, const std::string& key) {
+  std::istringstream in(info);
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(key + " ", 0) == 0) return line.substr(key.size() + 1);
+  return {};
+}
+
+// The view of a dead process is a FUSE mount with no server: take it away lazily.
+void unmount_view(const std::string& view) {
+  if (umount2(view.c_str(), MNT_DETACH) == 0 || errno == EINVAL || errno == ENOENT) return;
+  // An unprivileged user's mount: through the setuid helper (posix_spawn: we may be threaded).
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  const char* argv[] = {"fusermount3", "-u", "-z", view.c_str(), nullptr};
+  pid_t pid;
+  if (posix_spawnp(&pid, "fusermount3", &fa, nullptr, const_cast<char* const*>(argv), environ) == 0)
+    waitpid(pid, nullptr, 0);
+  posix_spawn_file_actions_destroy(&fa);
+}
+
+bool parse_pid(const char* s, pid_t* out) {
+  char* end;
+  long v = std::strtol(s, &end, 10);
+  if (*s == '\0' || *end != '\0' || v <= 0 || v > 4 * 1024 * 1024) return false;
+  *out = static_cast<pid_t>(v);
+  return true;
+}
+
+bool entry_alive(const std::string& dir, pid_t pid, machine_entry* e) {
+  std::string info = read_file(dir + "/info");
+  e->pid = pid;
+  e->dir = dir;
+  e->program = info_value(info, "program");
+  e->start_time = std::strtoull(info_value(info, "start_time").c_str(), nullptr, 10);
+  return e->start_time != 0 && process_start_time(pid) == e->start_time;
+}
+
+}  // namespace
+
+std::string runtime_base(uid_t uid) {
+  if (uid == 0) return "/run/cpustop";
+  if (uid == geteuid()) {
+    const char* xdg = std::getenv("XDG_RUNTIME_DIR");
+    if (xdg && *xdg) return std::string(xdg) + "/cpustop";
+  } else {
+    std::string run_user = "/run/user/" + std::to_string(uid);
+    if (access(run_user.c_str(), F_OK) == 0) return run_user + "/cpustop";
+  }
+  return "/tmp/cpustop-" + std::to_string(uid);
+}
+
+unsigned long long process_start_time(pid_t pid) {
+  std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+  std::size_t close = stat.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream in(stat.substr(close + 2));
+  std::string f;
+  for (int field = 3; field <= 22 && in >> f; field++)
+    if (field == 22) return std::strtoull(f.c_str(), nullptr, 10);
+  return 0;
+}
+
+std::string process_comm(pid_t pid) {
+  std::string comm = read_file("/proc/" + std::to_string(pid) + "/comm");
+  if (!comm.empty() && comm.back() == '\n') comm.pop_back();
+  return comm;
+}
+
+int runtime_dir_create(std::string* dir) {
+  std::string base = runtime_base(geteuid());
+  if (int err = ensure_base(base)) return err;
+  pid_t self = getpid();
+  std::string d = base + "/" + std::to_string(self);
+  struct stat st;
+  if (lstat(d.c_str(), &st) == 0) runtime_dir_remove(d);  // left by a dead process with our pid
+  if (int err = ensure_private_dir(d)) return err;
+  std::string program = process_comm(self);
+  std::ostringstream info;
+  info << "pid " << self << "\nstart_time " << process_start_time(self) << "\nprogram " << program
+       << "\n";
+  std::string tmp = d + "/info.tmp";
+  {
+    int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) return -errno;
+    std::string text = info.str();
+    bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    close(fd);
+    if (!ok || rename(tmp.c_str(), (d + "/info").c_str()) != 0) return -EIO;
+  }
+  *dir = d;
+  return 0;
+}
+
+void runtime_dir_remove(const std::string& dir) {
+  std::string view = dir + "/view";
+  unmount_view(view);
+  for (const char* f : {"ctl", "info", "info.tmp"}) unlink((dir + "/" + f).c_str());
+  rmdir(view.c_str());
+  rmdir(dir.c_str());
+}
+
+std::vector<machine_entry> runtime_dir_scan(uid_t uid) {
+  std::vector<machine_entry> out;
+  std::string base = runtime_base(uid);
+  DIR* d = opendir(base.c_str());
+  if (!d) return out;
+  std::vector<pid_t> pids;
+  while (dirent* de = readdir(d)) {
+    pid_t pid;
+    if (parse_pid(de->d_name, &pid)) pids.push_back(pid);
+  }
+  closedir(d);
+  std::sort(pids.begin(), pids.end());
+  for (pid_t pid : pids) {
+    machine_entry e;
+    std::string dir = base + "/" + std::to_string(pid);
+    if (entry_alive(dir, pid, &e))
+      out.push_back(e);
+    else if (uid == geteuid() || geteuid() == 0)
+      runtime_dir_remove(dir);
+  }
+  return out;
+}
+
+std::string runtime_dir_find(pid_t pid) {
+  std::vector<uid_t> uids = {geteuid()};
+  if (geteuid() == 0) {
+    struct stat st;
+    if (stat(("/proc/" + std::to_string(pid)).c_str(), &st) == 0 && st.st_uid != 0)
+      uids.push_back(st.st_uid);
+  }
+  for (uid_t uid : uids) {
+    std::string dir = runtime_base(uid) + "/" + std::to_string(pid);
+    machine_entry e;
+    if (entry_alive(dir, pid, &e)) return dir;
+  }
+  return {};
+}
+
+}  // namespace cpustop::host

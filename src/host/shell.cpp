@@ -1,0 +1,538 @@
+// The machine's shell (see shell.h): the dispatch, and the commands that steer tasks and CPUs.
+#include "host/shell.h"
+
+#include <fmt/core.h>
+
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include <unistd.h>
+
+#include "cpustop/cpustop.h"
+#include "host/shell_util.h"
+
+namespace cpustop::host {
+
+namespace {
+
+const char* policy_name(int policy) {
+  switch (policy) {
+    case SCHED_FIFO:
+      return "SCHED_FIFO";
+    case SCHED_RR:
+      return "SCHED_RR";
+    case SCHED_BATCH:
+      return "SCHED_BATCH";
+    case SCHED_IDLE:
+      return "SCHED_IDLE";
+  }
+  return "SCHED_OTHER";
+}
+
+}  // namespace
+
+shell_context::~shell_context() {
+  close();
+}
+
+void shell_context::add(pid_t pid, std::shared_ptr<std::atomic<bool>> stop) {
+  std::lock_guard g(lock_);
+  tasks_[pid] = std::move(stop);
+}
+
+bool shell_context::stop(pid_t pid) {
+  std::shared_ptr<std::atomic<bool>> flag;
+  {
+    std::lock_guard g(lock_);
+    auto it = tasks_.find(pid);
+    if (it == tasks_.end()) return false;
+    flag = it->second;
+    tasks_.erase(it);
+  }
+  flag->store(true);
+  join(pid, nullptr);
+  return true;
+}
+
+bool shell_context::spawned(pid_t pid) const {
+  std::lock_guard g(lock_);
+  return tasks_.count(pid) != 0;
+}
+
+void shell_context::close() {
+  std::map<pid_t, std::shared_ptr<std::atomic<bool>>> tasks;
+  {
+    std::lock_guard g(lock_);
+    closing_ = true;
+    tasks.swap(tasks_);
+  }
+  closing_cv_.notify_all();
+  for (auto& [pid, flag] : tasks) flag->store(true);
+  for (auto& [pid, flag] : tasks) join(pid, nullptr);
+  std::lock_guard g(lock_);
+  closing_ = false;  // the machine may go on (a shell's own context is closed with the shell)
+}
+
+bool shell_context::sleep_ms(long ms) {
+  std::unique_lock g(lock_);
+  return !closing_cv_.wait_for(g, std::chrono::milliseconds(ms), [this] { return closing_; });
+}
+
+int run_as_task(const std::string& comm, const std::function<int()>& fn, int* status) {
+  int result = 0;
+  pid_t pid = spawn(comm, [&] { result = fn(); });
+  if (pid < 0) return pid;
+  join(pid, nullptr);
+  *status = result;
+  return 0;
+}
+
+shell::shell(std::ostream& out, std::ostream& err, shell_context* ctx)
+    : out_(&out),
+      err_(&err),
+      own_ctx_(ctx ? nullptr : new shell_context),
+      ctx_(ctx ? ctx : own_ctx_.get()) {}
+
+shell::~shell() = default;
+
+void shell::kill_all() {
+  ctx_->close();
+}
+
+int shell::in_task(const std::string& comm, const std::function<int()>& fn) {
+  std::ostringstream out, err;
+  std::ostream* saved_out = out_;
+  std::ostream* saved_err = err_;
+  out_ = &out;
+  err_ = &err;
+  int status = 1;
+  int ret = run_as_task(comm, fn, &status);
+  out_ = saved_out;
+  err_ = saved_err;
+  *out_ << out.str();
+  *err_ << err.str();
+  if (ret) {
+    *err_ << comm << ": cannot run on the machine: " << strerror_of(ret) << "\n";
+    return 126;
+  }
+  return status;
+}
+
+int shell::run_line(const std::string& line) {
+  std::vector<std::string> args;
+  std::istringstream in(line);
+  for (std::string w; in >> w;) args.push_back(w);
+  if (args.empty() || args[0][0] == '#') return 0;
+  return run(args);
+}
+
+int shell::run_script(const std::string& script) {
+  int status = 0;
+  std::string cmd;
+  std::istringstream in(script);
+  while (std::getline(in, cmd, ';')) status = run_line(cmd);
+  return status;
+}
+
+int shell::run(const std::vector<std::string>& a) {
+  if (a.empty()) return 0;
+  const std::string& cmd = a[0];
+  // Commands that act on the machine, or read /proc/self, run as a task named after them.
+  using fn = int (shell::*)(const std::vector<std::string>&);
+  static const std::map<std::string, fn> in_task_cmds = {
+      {"taskset", &shell::taskset}, {"chrt", &shell::chrt},     {"renice", &shell::renice},
+      {"spawn", &shell::spawn_cmd}, {"kill", &shell::kill_cmd}, {"cat", &shell::cat},
+      {"echo", &shell::echo}};
+  if (auto it = in_task_cmds.find(cmd); it != in_task_cmds.end())
+    return in_task(cmd, [&, f = it->second] { return (this->*f)(a); });
+  if (cmd == "stop_machine") return in_task(cmd, [&] { return stop_machine_cmd(); });
+  if (cmd == "ps") {
+    *out_ << ps_table(a.size() > 1 && a[1] == "-e");
+    return 0;
+  }
+  if (cmd == "top") return top(a);
+  if (cmd == "ls") return ls(a);
+  if (cmd == "livepatch") return livepatch(a);
+  if (cmd == "dmesg") {
+    *out_ << dmesg();
+    return 0;
+  }
+  if (cmd == "sleep") {
+    long ms = 0;
+    if (a.size() < 2 || !parse_int(a[1], &ms) || ms < 0) {
+      *err_ << "sleep: invalid time interval\n";
+      return 1;
+    }
+    return ctx_->sleep_ms(ms) ? 0 : 130;
+  }
+  if (cmd == "trace") return trace_cmd(a);
+  if (cmd == "help") {
+    *out_
+        << "commands: ps [-e] | top [-d SECS] | spawn NAME [-c LIST] [--policy P] [--prio N] "
+           "[--nice N] | kill PID\n"
+           "          taskset [-p] [-c] [MASK|LIST] PID | chrt -p [-f|-r|-o|-b|-i] [PRIO] PID\n"
+           "          renice [-n] NICE [-p] PID... | stop_machine | livepatch\n"
+           "          cat FILE | ls [DIR] | echo VALUE > FILE   (FILE: /proc/..., "
+           "/sys/devices/system/cpu/...)\n"
+           "          trace on [EVENT] | trace off | trace show | trace clear | dmesg | sleep MS\n";
+    return 0;
+  }
+  *err_ << "cpustop: " << cmd << ": command not found\n";
+  return 127;
+}
+
+// taskset [-p] [-c] [mask|list] pid  (util-linux semantics and wording).
+int shell::taskset(const std::vector<std::string>& a) {
+  bool list = false, pid_mode = false;
+  std::vector<std::string> rest;
+  for (std::size_t i = 1; i < a.size(); i++) {
+    const std::string& s = a[i];
+    if (s.size() > 1 && s[0] == '-' && s.find_first_not_of("-pc") == std::string::npos) {
+      if (s.find('p') != std::string::npos) pid_mode = true;
+      if (s.find('c') != std::string::npos) list = true;
+    } else if (s == "--pid") {
+      pid_mode = true;
+    } else if (s == "--cpu-list") {
+      list = true;
+    } else {
+      rest.push_back(s);
+    }
+  }
+  if (!pid_mode || rest.empty() || rest.size() > 2) {
+    *err_ << "taskset: bad usage\nTry 'taskset --help' for more information.\n";
+    return 1;
+  }
+  pid_t pid;
+  if (!parse_pid(rest.back(), &pid)) {
+    *err_ << "taskset: invalid PID argument: '" << rest.back() << "'\n";
+    return 1;
+  }
+  cpumask want;
+  if (rest.size() == 2) {
+    int err = list ? cpulist_parse(rest[0], nr_cpu_ids(), &want)
+                   : (parse_hex_mask(rest[0], nr_cpu_ids(), &want) ? 0 : -EINVAL);
+    if (err) {
+      *err_ << "taskset: failed to parse CPU " << (list ? "list" : "mask") << ": " << rest[0]
+            << "\n";
+      return 1;
+    }
+  }
+  cpumask cur;
+  if (int err = sched_getaffinity(pid, &cur)) {
+    *err_ << "taskset: failed to get pid " << pid << "'s affinity: " << strerror_of(err) << "\n";
+    return 1;
+  }
+  auto show = [&](const char* which, const cpumask& m) {
+    *out_ << "pid " << pid << "'s " << which << " affinity " << (list ? "list" : "mask") << ": "
+          << (list ? cpumask_to_cpulist(m) : cpumask_to_hex(m)) << "\n";
+  };
+  show("current", cur);
+  if (rest.size() == 1) return 0;
+  if (int err = sched_setaffinity(pid, want)) {
+    *err_ << "taskset: failed to set pid " << pid << "'s affinity: " << strerror_of(err) << "\n";
+    return 1;
+  }
+  sched_getaffinity(pid, &cur);
+  show("new", cur);
+  return 0;
+}
+
+// chrt -p [policy] [prio] pid
+int shell::chrt(const std::vector<std::string>& a) {
+  int policy = -1;
+  bool pid_mode = false;
+  std::vector<std::string> rest;
+  for (std::size_t i = 1; i < a.size(); i++) {
+    const std::string& s = a[i];
+    if (s == "-p" || s == "--pid")
+      pid_mode = true;
+    else if (s == "-f" || s == "--fifo")
+      policy = SCHED_FIFO;
+    else if (s == "-r" || s == "--rr")
+      policy = SCHED_RR;
+    else if (s == "-o" || s == "--other")
+      policy = SCHED_NORMAL;
+    else if (s == "-b" || s == "--batch")
+      policy = SCHED_BATCH;
+    else if (s == "-i" || s == "--idle")
+      policy = SCHED_IDLE;
+    else
+      rest.push_back(s);
+  }
+  if (!pid_mode || rest.empty() || rest.size() > 2) {
+    *err_ << "chrt: bad usage\nTry 'chrt --help' for more information.\n";
+    return 1;
+  }
+  pid_t pid;
+  if (!parse_pid(rest.back(), &pid)) {
+    *err_ << "chrt: invalid PID argument: '" << rest.back() << "'\n";
+    return 1;
+  }
+  if (rest.size() == 2) {
+    long prio;
+    if (!parse_int(rest[0], &prio)) {
+      *err_ << "chrt: invalid priority argument: '" << rest[0] << "'\n";
+      return 1;
+    }
+    if (policy < 0) policy = SCHED_RR;  // chrt's default policy
+    if (int err = sched_setscheduler(pid, policy, {static_cast<int>(prio)})) {
+      *err_ << "chrt: failed to set pid " << pid << "'s policy: " << strerror_of(err) << "\n";
+      return 1;
+    }
+    return 0;
+  }
+  int pol = sched_getscheduler(pid);
+  sched_param sp{};
+  if (pol < 0 || sched_getparam(pid, &sp)) {
+    *err_ << "chrt: failed to get pid " << pid
+          << "'s policy: " << strerror_of(pol < 0 ? pol : ESRCH) << "\n";
+    return 1;
+  }
+  *out_ << "pid " << pid << "'s current scheduling policy: " << policy_name(pol) << "\n"
+        << "pid " << pid << "'s current scheduling priority: " << sp.sched_priority << "\n";
+  return 0;
+}
+
+// renice [-n] NICE [-p] PID... (util-linux 2.38: -n gives the nice value itself).
+int shell::renice(const std::vector<std::string>& a) {
+  std::size_t i = 1;
+  if (i < a.size() && (a[i] == "-n" || a[i] == "--priority")) i++;
+  if (a.size() - i < 2) {
+    *err_ << "renice: not enough arguments\nTry 'renice --help' for more information.\n";
+    return 1;
+  }
+  long prio;
+  if (!parse_int(a[i], &prio)) {
+    *err_ << "renice: invalid priority '" << a[i]
+          << "'\nTry 'renice --help' for more information.\n";
+    return 1;
+  }
+  int errs = 0;
+  for (i++; i < a.size(); i++) {
+    if (a[i] == "-p" || a[i] == "--pid") continue;
+    if (a[i] == "-g" || a[i] == "--pgrp" || a[i] == "-u" || a[i] == "--user") {
+      *err_ << "renice: " << a[i] << ": only process IDs name tasks of this machine\n";
+      errs = 1;
+      break;
+    }
+    pid_t pid;
+    if (!parse_pid(a[i], &pid)) {
+      *err_ << "renice: bad process ID value: " << a[i] << "\n";
+      errs = 1;
+      continue;
+    }
+    int oldprio, newprio;
+    if (int err = task_nice(pid, &oldprio)) {
+      *err_ << "renice: failed to get priority for " << pid << " (process ID): " << strerror_of(err)
+            << "\n";
+      errs = 1;
+      continue;
+    }
+    if (int err = set_user_nice(pid, static_cast<int>(prio))) {
+      *err_ << "renice: failed to set priority for " << pid << " (process ID): " << strerror_of(err)
+            << "\n";
+      errs = 1;
+      continue;
+    }
+    task_nice(pid, &newprio);
+    *out_ << pid << " (process ID) old priority " << oldprio << ", new priority " << newprio
+          << "\n";
+  }
+  return errs;
+}
+
+// spawn NAME [-c LIST] [--policy P] [--prio N] [--nice N]: a task that runs until killed.
+int shell::spawn_cmd(const std::vector<std::string>& a) {
+  if (a.size() < 2) {
+    *err_ << "spawn: missing task name\n";
+    return 1;
+  }
+  task_attr attr;
+  for (std::size_t i = 2; i < a.size(); i += 2) {
+    const std::string& s = a[i];
+    if (i + 1 >= a.size()) {
+      *err_ << "spawn: option requires an argument: " << s << "\n";
+      return 1;
+    }
+    const std::string& v = a[i + 1];
+    long n = 0;
+    if (s == "-c") {
+      cpumask m;
+      if (cpulist_parse(v, nr_cpu_ids(), &m)) {
+        *err_ << "spawn: failed to parse CPU list: " << v << "\n";
+        return 1;
+      }
+      attr.cpus = m;
+    } else if (s == "--policy") {
+      static const std::map<std::string, int> policies = {{"other", SCHED_NORMAL},
+                                                          {"fifo", SCHED_FIFO},
+                                                          {"rr", SCHED_RR},
+                                                          {"batch", SCHED_BATCH},
+                                                          {"idle", SCHED_IDLE}};
+      auto it = policies.find(v);
+      if (it == policies.end()) {
+        *err_ << "spawn: unknown policy: " << v << "\n";
+        return 1;
+      }
+      attr.policy = it->second;
+    } else if ((s == "--prio" || s == "--nice") && parse_int(v, &n)) {
+      (s == "--prio" ? attr.rt_priority : attr.nice) = static_cast<int>(n);
+    } else {
+      *err_ << "spawn: bad argument: " << s << " " << v << "\n";
+      return 1;
+    }
+  }
+  auto stop = std::make_shared<std::atomic<bool>>(false);
+  pid_t pid = spawn(
+      a[1],
+      [stop] {
+        // A CPU hog with preemption points, as a kernel task would have them.
+        while (!stop->load(std::memory_order_relaxed)) {
+          for (int i = 0; i < 1000; i++) asm volatile("" ::: "memory");
+          cond_resched();
+        }
+      },
+      attr);
+  if (pid < 0) {
+    *err_ << "spawn: failed to create '" << a[1] << "': " << strerror_of(pid) << "\n";
+    return 1;
+  }
+  ctx_->add(pid, stop);
+  *out_ << pid << "\n";
+  return 0;
+}
+
+int shell::kill_cmd(const std::vector<std::string>& a) {
+  pid_t pid;
+  if (a.size() != 2 || !parse_pid(a[1], &pid)) {
+    *err_ << "kill: invalid argument\n";
+    return 1;
+  }
+  if (!ctx_->stop(pid)) {
+    *err_ << "kill: (" << pid << ") - "
+          << (task_nice(pid, nullptr) == -ESRCH ? "No such process" : "Operation not permitted")
+          << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+// cat FILE...: any file of the view; /proc/self is this command's task, as in the kernel.
+int shell::cat(const std::vector<std::string>& a) {
+  if (a.size() < 2) {
+    *err_ << "cat: missing operand\n";
+    return 1;
+  }
+  int status = 0;
+  for (std::size_t i = 1; i < a.size(); i++) {
+    std::string text;
+    if (int err = proc_read(a[i], &text, getpid())) {
+      *err_ << "cat: " << a[i] << ": " << strerror_of(err) << "\n";
+      status = 1;
+      continue;
+    }
+    *out_ << text;
+  }
+  return status;
+}
+
+// ls [DIR]: the names in a directory of the view (default /proc).
+int shell::ls(const std::vector<std::string>& a) {
+  std::string dir = a.size() > 1 ? a[1] : "/proc";
+  std::vector<std::string> names;
+  if (int err = proc_readdir(dir, &names)) {
+    *err_ << "ls: cannot access '" << dir << "': " << strerror_of(err) << "\n";
+    return 2;
+  }
+  for (const std::string& n : names) *out_ << n << "\n";
+  return 0;
+}
+
+// echo TEXT [> FILE]: to a file of the view, as one write(2) of "TEXT\n" (CPU hotplug through
+// cpuN/online).
+int shell::echo(const std::vector<std::string>& a) {
+  std::string text;
+  std::size_t i = 1;
+  for (; i < a.size() && a[i] != ">"; i++) text += (i > 1 ? " " : "") + a[i];
+  text += "\n";
+  if (i == a.size()) {
+    *out_ << text;
+    return 0;
+  }
+  if (i + 2 != a.size()) {
+    *err_ << "cpustop: syntax error near unexpected token `newline'\n";
+    return 2;
+  }
+  const std::string& path = a[i + 1];
+  int err = proc_write(path, text);
+  if (err == -ENOENT) {
+    *err_ << "cpustop: " << path << ": No such file or directory\n";
+    return 1;
+  }
+  if (err) {
+    *err_ << "cpustop: "
+          << (err == -EACCES ? path + ": Permission denied"
+                             : std::string("write error: ") + strerror_of(err))
+          << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+// livepatch: the enabled patches and their functions, as kpatch list shows loaded modules.
+int shell::livepatch(const std::vector<std::string>& a) {
+  if (a.size() > 1 && a[1] != "list") {
+    *err_ << "livepatch: unknown subcommand: " << a[1] << "\n";
+    return 1;
+  }
+  *out_ << "Enabled patches:\n";
+  for (const klp_patch_info& p : klp_patches()) {
+    *out_ << p.name << " [enabled] (" << p.attempts << " stop_machine attempts, " << p.refused
+          << " found a task inside)\n";
+    for (const auto& f : p.funcs)
+      *out_ << "  " << f.name << ": " << f.active << " calls in flight\n";
+  }
+  return 0;
+}
+
+int shell::stop_machine_cmd() {
+  std::atomic<int> ran_on{-1};
+  auto t0 = std::chrono::steady_clock::now();
+  int ret = stop_machine([&] { ran_on = smp_processor_id(); });
+  auto us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
+  if (ret) {
+    *err_ << "stop_machine: " << strerror_of(ret) << "\n";
+    return 1;
+  }
+  *out_ << "stop_machine: stopped " << num_online_cpus() << " CPUs, ran the function once on cpu"
+        << ran_on.load() << ", " << us << " us\n";
+  return 0;
+}
+
+int shell::trace_cmd(const std::vector<std::string>& a) {
+  std::string sub = a.size() > 1 ? a[1] : "show";
+  if (sub == "on") {
+    std::string ev = a.size() > 2 ? a[2] : "all";
+    if (trace_event_enable(ev) != 0) {
+      *err_ << "trace: unknown event: " << ev << "\n";
+      return 1;
+    }
+    return 0;
+  }
+  if (sub == "off") return trace_event_enable("all", false), 0;
+  if (sub == "clear") return trace_clear(), 0;
+  if (sub == "show") return *out_ << trace_text(), 0;
+  *err_ << "trace: unknown subcommand: " << sub << "\n";
+  return 1;
+}
+
+}  // namespace cpustop::host

@@ -1,0 +1,84 @@
+// The machine's shell: util-linux style commands (ps, top, taskset, chrt, renice, spawn, kill,
+// cat, echo, ls, stop_machine, trace, livepatch, dmesg, sleep) that act on the booted machine.
+// `cpustop shell` reads them from a terminal; `cpustop attach` sends them over the control
+// socket to a running program, where the same class runs them. Each returns an exit status and
+// prints as its namesake does; errors go to the error stream as "tool: message" and change
+// nothing. A command that acts on the machine runs as a task named after it (taskset, chrt,
+// echo, ...), so that the trace shows `taskset-42 [001]` as the kernel's would.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace cpustop::host {
+
+// What the shells of one machine share: the tasks `spawn` started (so that one client may kill
+// what another spawned), and whether the machine is closing (sleep returns early).
+class shell_context {
+ public:
+  ~shell_context();  // stops the spawned tasks
+  void add(pid_t pid, std::shared_ptr<std::atomic<bool>> stop);
+  // Stops a spawned task and waits for it. false if pid is not one of them.
+  bool stop(pid_t pid);
+  bool spawned(pid_t pid) const;
+  // Stops every spawned task (all flagged first: a spinning rt task keeps the fair ones behind it
+  // from seeing theirs) and makes sleeps return.
+  void close();
+  // Sleeps ms or until close(). false if closed.
+  bool sleep_ms(long ms);
+
+ private:
+  mutable std::mutex lock_;
+  std::condition_variable closing_cv_;
+  bool closing_ = false;
+  std::map<pid_t, std::shared_ptr<std::atomic<bool>>> tasks_;
+};
+
+class shell {
+ public:
+  // With ctx null the shell has a context of its own, closed when the shell is destroyed.
+  shell(std::ostream& out, std::ostream& err, shell_context* ctx = nullptr);
+  ~shell();
+  // One command line; returns its exit status.
+  int run_line(const std::string& line);
+  // Commands separated by ';'; returns the last status (as sh -c).
+  int run_script(const std::string& script);
+  int run(const std::vector<std::string>& argv);
+  void kill_all();
+
+ private:
+  int taskset(const std::vector<std::string>& a);
+  int chrt(const std::vector<std::string>& a);
+  int renice(const std::vector<std::string>& a);
+  int spawn_cmd(const std::vector<std::string>& a);
+  int kill_cmd(const std::vector<std::string>& a);
+  int cat(const std::vector<std::string>& a);
+  int echo(const std::vector<std::string>& a);
+  int ls(const std::vector<std::string>& a);
+  int top(const std::vector<std::string>& a);
+  int livepatch(const std::vector<std::string>& a);
+  int stop_machine_cmd();
+  int trace_cmd(const std::vector<std::string>& a);
+  // Runs fn as a task named comm; its output reaches out_/err_ after it exits.
+  int in_task(const std::string& comm, const std::function<int()>& fn);
+
+  std::ostream* out_;
+  std::ostream* err_;
+  std::unique_ptr<shell_context> own_ctx_;
+  shell_context* ctx_;
+};
+
+// Runs fn as a task named comm (truncated to 15 characters) and waits for it; *status gets fn's
+// result. From a thread outside the machine or from a task. 0, or spawn()'s error.
+int run_as_task(const std::string& comm, const std::function<int()>& fn, int* status);
+
+}  // namespace cpustop::host
