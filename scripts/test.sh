@@ -14,4 +14,15 @@ for preset in $presets; do
   # timing tests (CFS weights, RR slices) want those cores to themselves.
   ctest --preset "$preset" -j 1
 done
-echo "all suites passed: $presets"
+# The attach protocol's request parser under libFuzzer (clang-14, ASan+UBSan, leak checks):
+# a crash, a leak or a wrong round trip fails the run.
+fuzz_seconds=${CPUSTOP_FUZZ_SECONDS:-60}
+if [ "$fuzz_seconds" -gt 0 ]; then
+  echo "=== fuzz (${fuzz_seconds}s) ==="
+  cmake --preset fuzz >/dev/null
+  cmake --build --preset fuzz -j "$jobs"
+  mkdir -p build/fuzz/corpus
+  build/fuzz/bin/request_fuzz -max_total_time="$fuzz_seconds" -detect_leaks=1 \
+    -print_final_stats=1 build/fuzz/corpus fuzz/corpus
+fi
+echo "all suites passed: $presets, fuzz ${fuzz_seconds}s"

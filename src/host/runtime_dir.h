@@ -35,8 +35,8 @@ struct machine_entry {
 };
 // The live machines of user uid, in pid order; stale entries are removed on the way.
 std::vector<machine_entry> runtime_dir_scan(uid_t uid);
-// The directory of machine pid: the caller's base first, then (for root) the one of the user who
-// owns pid. Empty if none.
+// The directory of machine pid: the caller's base first, then the base of the user who owns pid
+// (root may attach to anyone's machine; others are refused there). Empty if none.
 std::string runtime_dir_find(pid_t pid);
 
 }  // namespace cpustop::host

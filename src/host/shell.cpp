@@ -70,19 +70,18 @@ void shell_context::close() {
   std::map<pid_t, std::shared_ptr<std::atomic<bool>>> tasks;
   {
     std::lock_guard g(lock_);
-    closing_ = true;
+    closes_++;
     tasks.swap(tasks_);
   }
   closing_cv_.notify_all();
   for (auto& [pid, flag] : tasks) flag->store(true);
   for (auto& [pid, flag] : tasks) join(pid, nullptr);
-  std::lock_guard g(lock_);
-  closing_ = false;  // the machine may go on (a shell's own context is closed with the shell)
 }
 
 bool shell_context::sleep_ms(long ms) {
   std::unique_lock g(lock_);
-  return !closing_cv_.wait_for(g, std::chrono::milliseconds(ms), [this] { return closing_; });
+  unsigned long seen = closes_;
+  return !closing_cv_.wait_for(g, std::chrono::milliseconds(ms), [&] { return closes_ != seen; });
 }
 
 int run_as_task(const std::string& comm, const std::function<int()>& fn, int* status) {

@@ -39,7 +39,7 @@ class shell_context {
  private:
   mutable std::mutex lock_;
   std::condition_variable closing_cv_;
-  bool closing_ = false;
+  unsigned long closes_ = 0;  // close() calls: a sleep ends when it changes
   std::map<pid_t, std::shared_ptr<std::atomic<bool>>> tasks_;
 };
 

@@ -515,7 +515,7 @@ int __sched_setscheduler(task_struct* p, int policy, int prio, int nice, bool) {
   const sched_class* prev_class = p->sched_class;
   p->policy = policy;
   p->rt_priority = static_cast<unsigned>(rt_policy(policy) ? prio : 0);
-  if (fair_policy(policy)) p->static_prio = NICE_TO_PRIO(std::clamp(nice, MIN_NICE, MAX_NICE));
+  p->static_prio = NICE_TO_PRIO(std::clamp(nice, MIN_NICE, MAX_NICE));  // RT tasks keep one too
   p->normal_prio = rt_policy(policy) ? MAX_RT_PRIO - 1 - prio : p->static_prio;
   p->prio = p->normal_prio;
   set_load_weight(p);
