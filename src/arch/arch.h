@@ -60,6 +60,11 @@ enum : int { SLOT_CURRENT = 0, SLOT_EH_GLOBALS = 1, NR_SLOTS = 2 };
 inline void* this_cpu_slot(int slot = SLOT_CURRENT);
 inline void set_this_cpu_slot(void* p, int slot = SLOT_CURRENT);
 
+// Zeroed storage private to the calling thread when it is not one of cpustop's CPUs: per OS
+// thread natively, per host-side thread in the simulator (where all share one OS thread).
+inline constexpr std::size_t THREAD_AREA_SIZE = 2048;
+void* thread_area();
+
 // ---- Topology ----------------------------------------------------------------------------------
 
 // Where a hardware CPU sits: its core, its last-level cache and its NUMA node (ids comparable

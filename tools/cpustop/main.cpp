@@ -4,6 +4,7 @@
 //   cpustop boot [--cpus N] [...]                                    boot, print dmesg, halt
 //   cpustop shell [--cpus N] [-c 'cmd; cmd']                         taskset, chrt, ps, ...
 //   cpustop bench NAME|all|list                                      benchmarks (BENCH lines)
+//   cpustop sim [--cpus N] [--seed S] [--strategy random|pct] SCENARIO  the simulator (sim build)
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
 
@@ -46,11 +47,14 @@ int main(int argc, char** argv) {
   std::string bench_name = "list";
   bench_cmd->add_option("name", bench_name, "benchmark name, `all` or `list`");
 
+  auto sim_cmd = cpustop::tool::add_sim_command(app);
+
   CLI11_PARSE(app, argc, argv);
 
   if (*boot_cmd) return cpustop::tool::cmd_boot(opts);
   if (*demo_cmd) return cpustop::tool::cmd_demo(opts, trace_file);
   if (*shell_cmd) return cpustop::tool::cmd_shell(opts, script);
+  if (*sim_cmd.app) return sim_cmd.run();
   if (*bench_cmd) {
     const auto& all = cpustop::bench::all();
     if (bench_name == "list") {
