@@ -27,7 +27,9 @@ sim::entity* sim::cpu_entity(unsigned cpu) {
 
 void* thread_area() {
   sim::ensure_init();
-  return sim::current->area;
+  sim::entity* e = sim::current;
+  if (!e->area) e->area = std::make_unique<sim::thread_area_block>();
+  return e->area->bytes;
 }
 
 void clock_init() {

@@ -140,11 +140,8 @@ machine* m;
 void* host_boot_slots[NR_SLOTS];  // the host's slots before the simulator is configured
 
 void digest_u64(u64 v) {
-  // FNV-1a over the 8 bytes.
-  for (int i = 0; i < 8; i++) {
-    m->st.digest ^= (v >> (8 * i)) & 0xff;
-    m->st.digest *= 0x100000001b3ull;
-  }
+  u64 h = (m->st.digest ^ v) * 0x9e3779b97f4a7c15ull;
+  m->st.digest = h ^ (h >> 29);
 }
 
 void runnable_push(entity* e) {

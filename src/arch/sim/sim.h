@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "arch/arch.h"
@@ -36,26 +37,31 @@ inline constexpr u64 wake_latency_ns = 1500;
 enum class kind : unsigned char { host, cpu, clockevent };
 enum class state : unsigned char { running, runnable, blocked, dead };
 
+struct alignas(64) thread_area_block {
+  unsigned char bytes[THREAD_AREA_SIZE];
+};
+
 struct entity {
+  // What the run queue's heaps compare, together in the first cache line.
+  u64 t = 0;        // this entity's clock
   unsigned id = 0;  // creation order: the only identity that enters a decision or the digest
-  sim::kind kind = kind::host;
-  int cpu = -1;
-  sim::state state = state::runnable;
-  u64 t = 0;     // this entity's clock
-  u64 prio = 0;  // PCT priority (higher runs first)
-  context ctx;   // the fiber it runs, while it is not running
-  stack stk;     // its own stack (not for the host)
-  void* slots[NR_SLOTS] = {};
   int heap_t = -1, heap_p = -1;  // positions in the run queue's heaps
+  sim::state state = state::runnable;
+  sim::kind kind = kind::host;
+  bool irq_pending = false;
+  bool timed_out = false;
+  u64 prio = 0;  // PCT priority (higher runs first)
+  int cpu = -1;
   // Blocking: the futex word waited on (nullptr: none), its FIFO bucket links, the timer.
   const void* wait_addr = nullptr;
   entity* wait_next = nullptr;
   entity* wait_prev = nullptr;
   u64 timer_seq = 0;
-  bool timed_out = false;
-  bool irq_pending = false;
+  void* slots[NR_SLOTS] = {};
+  context ctx;  // the fiber it runs, while it is not running
+  stack stk;    // its own stack (not for the host)
   void (*main)(entity*) = nullptr;  // what the entity's fiber runs
-  alignas(64) unsigned char area[THREAD_AREA_SIZE] = {};  // thread_area() of a host-side thread
+  std::unique_ptr<thread_area_block> area;  // thread_area(), made on first use
 };
 
 extern entity* current;

@@ -8,9 +8,9 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <cstring>
 #include <fstream>
-#include <regex>
 
 #include "commands.h"
 #include "cpustop/boot.h"
@@ -47,8 +47,21 @@ int result_fd = -1;
 
 // The pointer values printed by %p differ between processes under ASLR: mask them before hashing.
 std::string without_addresses(const std::string& s) {
-  static const std::regex addr("0x[0-9a-f]{6,}");
-  return std::regex_replace(s, addr, "0x?");
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size();) {
+    std::size_t j = i + 2;
+    if (s.compare(i, 2, "0x") == 0) {
+      while (j < s.size() && std::isxdigit(static_cast<unsigned char>(s[j]))) j++;
+      if (j - i - 2 >= 6) {
+        out += "0x?";
+        i = j;
+        continue;
+      }
+    }
+    out += s[i++];
+  }
+  return out;
 }
 
 void write_all(int fd, const std::string& s) {
@@ -95,6 +108,7 @@ std::string synthetic_topology(unsigned cpus) {
   }
   sim::set_failure_handler(on_failure);
   trace_event_enable("all");
+  trace_set_buffer_entries(4096);
   boot_params p;
   p.nr_cpus = o.cpus;
   p.pin = false;
