@@ -12,8 +12,8 @@
 
 #include <fmt/core.h>
 
-#include <boost/context/detail/fcontext.hpp>
 #include <time.h>
+#include <boost/context/detail/fcontext.hpp>
 
 #include <cstdlib>
 
@@ -107,7 +107,8 @@ measured boot_stop_shutdown(unsigned cpus, bool machine_wide, int calls) {
 
 int run_sim() {
   section("host cost of a scheduling point (64 CPUs, stop_machine back to back)");
-  pair_result pt = interleave(5, [] { return ours_point(20); }, peer_switch);
+  pair_result pt = interleave(
+      5, [] { return ours_point(20); }, peer_switch);
   fmt::print("scheduling points per host second: {:.2f} M\n", 1e3 / pt.ours);
   report("sim_point", pt.ours, "jump_fcontext", pt.peer);
 
@@ -131,11 +132,12 @@ int run_sim() {
     measured so = boot_stop_shutdown(n, false, 4);
     fmt::print("{:>6} {:>14} {:>10} {:>10} {:>14} {:>10} {:>10}\n", n, sm.virtual_ns, sm.points,
                sm.transfers, so.virtual_ns, so.points, so.transfers);
-    fmt::print("CURVE cpus={} stop_machine_virtual_ns={} stop_machine_points={} "
-               "stop_machine_transfers={} stop_one_cpu_virtual_ns={} stop_one_cpu_points={} "
-               "stop_one_cpu_transfers={} host_ms={:.0f}\n",
-               n, sm.virtual_ns, sm.points, sm.transfers, so.virtual_ns, so.points, so.transfers,
-               (sm.host_ns + so.host_ns) / 1e6);
+    fmt::print(
+        "CURVE cpus={} stop_machine_virtual_ns={} stop_machine_points={} "
+        "stop_machine_transfers={} stop_one_cpu_virtual_ns={} stop_one_cpu_points={} "
+        "stop_one_cpu_transfers={} host_ms={:.0f}\n",
+        n, sm.virtual_ns, sm.points, sm.transfers, so.virtual_ns, so.points, so.transfers,
+        (sm.host_ns + so.host_ns) / 1e6);
     std::fflush(stdout);
   }
   return 0;

@@ -20,9 +20,9 @@ struct config {
   unsigned cpus = 64;  // the virtual machine's CPUs: nr_hw_cpus(), the default nr_cpus of boot()
   std::uint64_t seed = 1;
   sim::strategy strategy = strategy::random;
-  unsigned pct_depth = 3;                 // PCT's d: d-1 priority change points
-  std::uint64_t pct_steps = 2'000'000;    // PCT's k: the run length over which they are drawn
-  std::uint64_t skew_ns = 2000;           // how far a CPU's clock may run ahead of the slowest
+  unsigned pct_depth = 3;               // PCT's d: d-1 priority change points
+  std::uint64_t pct_steps = 2'000'000;  // PCT's k: the run length over which they are drawn
+  std::uint64_t skew_ns = 2000;         // how far a CPU's clock may run ahead of the slowest
   std::uint64_t time_limit_ns = 60'000'000'000;  // liveness: virtual time by which a run ends
 };
 

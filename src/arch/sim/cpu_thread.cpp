@@ -49,7 +49,8 @@ int cpu_threads_create(unsigned nr, bool, void (*entry)(unsigned)) {
   if (!cpus.empty()) return -EBUSY;
   cpu_entry = entry;
   live_cpus.store(nr);
-  for (unsigned i = 0; i < nr; i++) cpus.push_back(sim::spawn(sim::kind::cpu, static_cast<int>(i), cpu_main));
+  for (unsigned i = 0; i < nr; i++)
+    cpus.push_back(sim::spawn(sim::kind::cpu, static_cast<int>(i), cpu_main));
   return 0;
 }
 

@@ -256,7 +256,9 @@ std::string schedule_tail() {
     char line[96];
     std::snprintf(line, sizeof(line), "  point %llu t=%llu -> %s%d\n",
                   static_cast<unsigned long long>(d.point), static_cast<unsigned long long>(d.t),
-                  e->kind == kind::cpu ? "cpu" : e->kind == kind::host ? "host" : "clockevent",
+                  e->kind == kind::cpu    ? "cpu"
+                  : e->kind == kind::host ? "host"
+                                          : "clockevent",
                   e->kind == kind::cpu ? e->cpu : static_cast<int>(e->id));
     s += line;
   }
@@ -334,7 +336,8 @@ entity* spawn(sim::kind k, int cpu, void (*main)(entity*)) {
   e->t = current->t;
   e->main = main;
   e->prio = initial_prio();
-  if (int err = stack_alloc(256 * 1024, &e->stk)) fail("sim: no memory for a stack: " + std::to_string(err));
+  if (int err = stack_alloc(256 * 1024, &e->stk))
+    fail("sim: no memory for a stack: " + std::to_string(err));
   context_make(&e->ctx, e->stk, entity_trampoline);
   entity* p = e.get();
   m->ents.push_back(std::move(e));

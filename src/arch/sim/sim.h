@@ -26,8 +26,8 @@ enum class op : unsigned char {
   clock,       // local_clock()
   futex_wait,  // the call, before blocking
   futex_wake,
-  yield,       // os_yield()
-  ipi,         // irq_raise(): the sender's side
+  yield,  // os_yield()
+  ipi,    // irq_raise(): the sender's side
   NR
 };
 extern const u64 cost_ns[static_cast<int>(op::NR)];
@@ -58,9 +58,9 @@ struct entity {
   entity* wait_prev = nullptr;
   u64 timer_seq = 0;
   void* slots[NR_SLOTS] = {};
-  context ctx;  // the fiber it runs, while it is not running
-  stack stk;    // its own stack (not for the host)
-  void (*main)(entity*) = nullptr;  // what the entity's fiber runs
+  context ctx;                              // the fiber it runs, while it is not running
+  stack stk;                                // its own stack (not for the host)
+  void (*main)(entity*) = nullptr;          // what the entity's fiber runs
   std::unique_ptr<thread_area_block> area;  // thread_area(), made on first use
 };
 

@@ -124,9 +124,9 @@ void run_pair_rings(scenario_context& ctx, bool hotplug) {
                                  std::to_string(p->cpu2) + ") = " + std::to_string(err);
               // -ENOENT: a CPU of the pair was going down (mixed runs hotplug); nothing ran.
               check(err == 0 || (err == -ENOENT && p->hotplug), call);
-              check(p->runs.load() == before + (err == 0), call + " but its function ran " +
-                                                               std::to_string(p->runs.load() - before) +
-                                                               " times");
+              check(p->runs.load() == before + (err == 0),
+                    call + " but its function ran " + std::to_string(p->runs.load() - before) +
+                        " times");
               if (err == 0) p->done++;
               sched_yield();
             }
@@ -218,7 +218,8 @@ void run_hotplug_torture(scenario_context& ctx, unsigned toggles) {
   pid_t onoff = spawn("torture_onoff", [victims] {
     for (unsigned c : victims) {
       int err = cpu_down(c);
-      check(err == 0 || err == -EBUSY, "cpu_down(" + std::to_string(c) + ") = " + std::to_string(err));
+      check(err == 0 || err == -EBUSY,
+            "cpu_down(" + std::to_string(c) + ") = " + std::to_string(err));
       sched_yield();
       if (!cpu_online(static_cast<int>(c)))
         check(cpu_up(c) == 0, "cpu_up(" + std::to_string(c) + ")");
@@ -237,9 +238,9 @@ void run_hotplug_torture(scenario_context& ctx, unsigned toggles) {
                   std::to_string(s.runs.load()) + " times, last on cpu" +
                   std::to_string(s.ran_on.load()));
       else
-        check(err == -ENOENT && s.runs.load() == 0,
-              "stop_one_cpu(" + std::to_string(c) + ") = " + std::to_string(err) + " after " +
-                  std::to_string(s.runs.load()) + " runs");
+        check(err == -ENOENT && s.runs.load() == 0, "stop_one_cpu(" + std::to_string(c) +
+                                                        ") = " + std::to_string(err) + " after " +
+                                                        std::to_string(s.runs.load()) + " runs");
       sched_yield();
     }
   });
@@ -266,7 +267,8 @@ void scenario_balance(scenario_context& ctx) {
     pids.push_back(spawn(
         "hog",
         [stop, seen] {
-          check(sched_setaffinity(getpid(), cpumask::first_n(nr_cpu_ids())) == 0, "widen the hog's mask");
+          check(sched_setaffinity(getpid(), cpumask::first_n(nr_cpu_ids())) == 0,
+                "widen the hog's mask");
           while (!stop->load()) {
             (*seen)[static_cast<unsigned>(smp_processor_id())].store(true);
             cpustop::sim::cpu_work(20'000);

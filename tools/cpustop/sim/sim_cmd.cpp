@@ -95,8 +95,8 @@ std::string synthetic_topology(unsigned cpus) {
   return fmt::format("smt={},llc={},numa={}", smt, llc, numa);
 }
 
-[[noreturn]] void child_run(const sim_options& o, const sim_scenarios::scenario& sc, std::uint64_t seed,
-                            bool write_trace) {
+[[noreturn]] void child_run(const sim_options& o, const sim_scenarios::scenario& sc,
+                            std::uint64_t seed, bool write_trace) {
   sim::config c;
   c.cpus = o.cpus;
   c.seed = seed;
@@ -201,7 +201,8 @@ int cmd_sim(const sim_options& o) {
   if (o.scenario == "list" || !sc) {
     if (!sc && o.scenario != "list")
       fmt::print(stderr, "cpustop: sim: unknown scenario '{}'\n", o.scenario);
-    for (const auto& s : sim_scenarios::scenarios()) fmt::print("{:<20} {}\n", s.name, s.description);
+    for (const auto& s : sim_scenarios::scenarios())
+      fmt::print("{:<20} {}\n", s.name, s.description);
     return sc || o.scenario == "list" ? 0 : 1;
   }
   if (o.cpus == 0 || o.cpus > NR_CPUS) {
@@ -229,8 +230,9 @@ int cmd_sim(const sim_options& o) {
     if (!r.ok) {
       failed++;
       if (!r.tail.empty()) fmt::print("schedule tail (seed {}):\n{}", seed, r.tail);
-      line += fmt::format(" invariant=\"{}\" replay=\"cpustop sim --cpus {} --seed {} --strategy {} {}\"",
-                          r.why, o.cpus, seed, o.strategy, sc->name);
+      line += fmt::format(
+          " invariant=\"{}\" replay=\"cpustop sim --cpus {} --seed {} --strategy {} {}\"", r.why,
+          o.cpus, seed, o.strategy, sc->name);
     }
     fmt::print("{}\n", line);
     std::fflush(stdout);
