@@ -23,7 +23,12 @@ struct config {
   unsigned pct_depth = 3;               // PCT's d: d-1 priority change points
   std::uint64_t pct_steps = 2'000'000;  // PCT's k: the run length over which they are drawn
   std::uint64_t skew_ns = 2000;         // how far a CPU's clock may run ahead of the slowest
-  std::uint64_t time_limit_ns = 60'000'000'000;  // liveness: virtual time by which a run ends
+  // Stalls, as a hypervisor's preemption of a vCPU or an SMI: at each scheduling point, with
+  // probability stall_ppm per million, the running CPU loses up to stall_max_ns of time.
+  unsigned stall_ppm = 50;
+  std::uint64_t stall_max_ns = 50'000;
+  std::uint64_t time_limit_ns = 100'000'000;  // liveness: virtual time by which a run ends
+  std::uint64_t faults = 0;  // bit f: re-introduce bug class f (src/kernel/fault_inject.h)
 };
 
 struct stats {

@@ -65,6 +65,10 @@ inline void set_this_cpu_slot(void* p, int slot = SLOT_CURRENT);
 inline constexpr std::size_t THREAD_AREA_SIZE = 2048;
 void* thread_area();
 
+// Whether the simulator was asked to re-introduce bug class f (kernel/fault_inject.h). Always
+// false natively, where the check compiles away.
+inline bool fault_injected(unsigned f);
+
 // ---- Topology ----------------------------------------------------------------------------------
 
 // Where a hardware CPU sits: its core, its last-level cache and its NUMA node (ids comparable

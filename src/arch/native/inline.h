@@ -35,6 +35,11 @@ inline void cpu_relax() {
 #endif
 }
 
+// Fault switches exist only in the simulator.
+inline bool fault_injected(unsigned) {
+  return false;
+}
+
 // The slot is read with a single instruction relative to the thread pointer.
 extern std::ptrdiff_t tls_slot_offset;
 void* this_cpu_slot_slow(int slot);

@@ -271,6 +271,7 @@ cpustop::sim::failure_handler on_failure;
 
 entity* current;
 void** current_slots = host_boot_slots;
+std::uint64_t faults;
 
 void ensure_init() {
   if (m) return;
@@ -294,6 +295,8 @@ void point(op o) {
   entity* c = current;
   c->t += cost_ns[static_cast<int>(o)];
   m->st.points++;
+  if (m->c.stall_ppm && m->r.below(1'000'000) < m->c.stall_ppm)
+    c->t += 1 + m->r.below(m->c.stall_max_ns);
   if (__builtin_expect(m->failing, 0)) return;
   entity* n = pick();
   if (n != c) switch_to(n);
@@ -317,7 +320,14 @@ void block(std::int64_t timeout_ns) {
   } else {
     c->timer_seq = 0;
   }
-  switch_to(pick());
+  entity* n = pick();
+  if (n == c) {
+    // Nothing else could run and time jumped to this entity's own timeout.
+    runnable_remove(c);
+    c->state = state::running;
+  } else {
+    switch_to(n);
+  }
   if (current->irq_pending) deliver_irq();
 }
 
@@ -401,6 +411,7 @@ int configure(const config& c) {
   host->t = 0;
   host->irq_pending = false;
   as::m->c = c;
+  as::faults = c.faults;
   as::m->r.seed(c.seed);
   as::m->st = {};
   as::m->st.digest = 0xcbf29ce484222325ull;  // FNV-1a's offset basis

@@ -8,6 +8,7 @@ namespace cpustop::arch {
 
 namespace sim {
 extern void** current_slots;  // the running entity's slots, switched with it
+extern std::uint64_t faults;  // config::faults
 std::uint64_t clock_point();
 void relax_point();
 }  // namespace sim
@@ -17,6 +18,9 @@ inline std::uint64_t local_clock() {
 }
 inline void cpu_relax() {
   sim::relax_point();
+}
+inline bool fault_injected(unsigned f) {
+  return (sim::faults >> f) & 1;
 }
 inline void* this_cpu_slot(int slot) {
   return sim::current_slots[slot];

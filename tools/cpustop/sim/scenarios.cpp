@@ -134,6 +134,8 @@ void run_pair_rings(scenario_context& ctx, bool hotplug) {
           hotplug ? task_attr{} : on_cpu(x)));
     }
   }
+  // §10b: stop_machine storms mixed with the pairs.
+  run_stop_machine_callers(ctx, 1, 2, hotplug);
   join_all(pids);
   for (auto& p : pairs) check(p->runs.load() == p->done, "pair runs");
 }
@@ -221,8 +223,17 @@ void run_hotplug_torture(scenario_context& ctx, unsigned toggles) {
       check(err == 0 || err == -EBUSY,
             "cpu_down(" + std::to_string(c) + ") = " + std::to_string(err));
       sched_yield();
-      if (!cpu_online(static_cast<int>(c)))
+      if (!cpu_online(static_cast<int>(c))) {
         check(cpu_up(c) == 0, "cpu_up(" + std::to_string(c) + ")");
+        // 45178ac0cea8: once cpu_up() returned, the CPU's stopper takes work.
+        one_stop s;
+        s.target = static_cast<int>(c);
+        int err = stop_one_cpu(c, one_stop_fn, &s);
+        check(err == 0 && s.runs.load() == 1, "stop_one_cpu(" + std::to_string(c) +
+                                                  ") right after cpu_up = " + std::to_string(err) +
+                                                  ", its function ran " +
+                                                  std::to_string(s.runs.load()) + " times");
+      }
     }
   });
   std::vector<unsigned> targets;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cctype>
 #include <cstring>
 #include <fstream>
@@ -17,6 +18,7 @@
 #include "cpustop/cpumask.h"
 #include "cpustop/sim.h"
 #include "cpustop/trace.h"
+#include "kernel/fault_inject.h"
 #include "scenario.h"
 
 namespace cpustop::tool {
@@ -28,12 +30,17 @@ struct sim_options {
   std::uint64_t seed = 1;
   std::string strategy = "random";
   unsigned pct_depth = 3;
+  std::uint64_t skew_ns = sim::config{}.skew_ns;
+  unsigned stall_ppm = sim::config{}.stall_ppm;
   std::uint64_t runs = 1;
   bool check_determinism = false;
   std::string trace_file;
   std::string topology;  // default: synthetic_topology(cpus)
   std::string preempt = "voluntary";
   unsigned host_timeout_s = 600;
+  std::vector<std::string> faults;  // sim_fault_names
+  bool expect_failure = false;
+  bool in_process = false;  // one run in this process (for a debugger), raw result on stdout
   std::string scenario;
 };
 
@@ -102,6 +109,11 @@ std::string synthetic_topology(unsigned cpus) {
   c.seed = seed;
   c.strategy = o.strategy == "pct" ? sim::strategy::pct : sim::strategy::random;
   c.pct_depth = o.pct_depth;
+  c.skew_ns = o.skew_ns;
+  c.stall_ppm = o.stall_ppm;
+  for (const std::string& f : o.faults)
+    for (unsigned i = 0; i < static_cast<unsigned>(sim_fault::NR); i++)
+      if (f == sim_fault_names[i]) c.faults |= 1ull << i;
   if (int err = sim::configure(c)) {
     report(false, fmt::format("sim::configure failed: {}", err), "");
     _exit(3);
@@ -209,6 +221,20 @@ int cmd_sim(const sim_options& o) {
     fmt::print(stderr, "cpustop: sim: --cpus must be 1..{}\n", NR_CPUS);
     return 1;
   }
+  for (const std::string& f : o.faults)
+    if (std::find(std::begin(sim_fault_names), std::end(sim_fault_names), f) ==
+        std::end(sim_fault_names)) {
+      fmt::print(stderr, "cpustop: sim: unknown fault '{}' (known:", f);
+      for (const char* n : sim_fault_names) fmt::print(stderr, " {}", n);
+      fmt::print(stderr, ")\n");
+      return 1;
+    }
+  std::string fault_names;
+  for (const std::string& f : o.faults) fault_names += (fault_names.empty() ? "" : ",") + f;
+  if (o.in_process) {
+    result_fd = STDOUT_FILENO;
+    child_run(o, *sc, o.seed, !o.trace_file.empty());
+  }
   std::uint64_t failed = 0;
   for (std::uint64_t i = 0; i < o.runs; i++) {
     std::uint64_t seed = o.seed + i;
@@ -230,12 +256,28 @@ int cmd_sim(const sim_options& o) {
     if (!r.ok) {
       failed++;
       if (!r.tail.empty()) fmt::print("schedule tail (seed {}):\n{}", seed, r.tail);
+      std::string faults;
+      for (const std::string& f : o.faults) faults += " --fault " + f;
+      if (o.skew_ns != sim::config{}.skew_ns) faults += fmt::format(" --skew-ns {}", o.skew_ns);
+      if (o.stall_ppm != sim::config{}.stall_ppm)
+        faults += fmt::format(" --stall-ppm {}", o.stall_ppm);
+      if (o.pct_depth != 3) faults += fmt::format(" --pct-depth {}", o.pct_depth);
+      if (o.preempt != "voluntary") faults += " --preempt " + o.preempt;
       line += fmt::format(
-          " invariant=\"{}\" replay=\"cpustop sim --cpus {} --seed {} --strategy {} {}\"", r.why,
-          o.cpus, seed, o.strategy, sc->name);
+          " invariant=\"{}\" replay=\"cpustop sim --cpus {} --seed {} --strategy {}{} {}\"", r.why,
+          o.cpus, seed, o.strategy, faults, sc->name);
     }
     fmt::print("{}\n", line);
     std::fflush(stdout);
+    if (!r.ok && o.expect_failure) {
+      fmt::print("sim: fault={} strategy={} found after {} runs (seed {})\n", fault_names,
+                 o.strategy, i + 1, seed);
+      return 0;
+    }
+  }
+  if (o.expect_failure) {
+    fmt::print("sim: fault={} strategy={} not found in {} runs\n", fault_names, o.strategy, o.runs);
+    return 1;
   }
   return failed ? 1 : 0;
 }
@@ -251,6 +293,8 @@ subcommand add_sim_command(CLI::App& app) {
       ->check(CLI::IsMember({"random", "pct"}));
   sub->add_option("--pct-depth", o->pct_depth, "PCT's bug depth d (default 3)")
       ->check(CLI::Range(1, 64));
+  sub->add_option("--skew-ns", o->skew_ns, "how far a CPU's clock may run ahead of the slowest");
+  sub->add_option("--stall-ppm", o->stall_ppm, "CPU stalls per million scheduling points");
   sub->add_option("--runs", o->runs, "seeds to run, from --seed on (default 1)");
   sub->add_flag("--check-determinism", o->check_determinism,
                 "run each seed twice and fail on any difference");
@@ -259,6 +303,10 @@ subcommand add_sim_command(CLI::App& app) {
   sub->add_option("--preempt", o->preempt, "none, voluntary or full")
       ->check(CLI::IsMember({"none", "voluntary", "full"}));
   sub->add_option("--host-timeout", o->host_timeout_s, "host seconds before a run counts as hung");
+  sub->add_option("--fault", o->faults, "re-introduce a historical bug class (repeatable)");
+  sub->add_flag("--expect-failure", o->expect_failure,
+                "stop at the first failing seed; succeed only if one fails");
+  sub->add_flag("--in-process", o->in_process, "run the first seed in this process (debugging)");
   sub->add_option("scenario", o->scenario, "scenario name, or `list`")->required();
   return {sub, [o] { return cmd_sim(*o); }};
 }
