@@ -4,6 +4,7 @@
 // order and then, as "init", waits for shutdown().
 #include <cstdio>
 
+#include "kernel/bug.h"
 #include "kernel/cpu.h"
 #include "kernel/fork.h"
 #include "kernel/init.h"
@@ -194,8 +195,7 @@ int boot(const boot_params& params) {
 
   if (int err = arch::cpu_threads_create(nr, params.pin, cpu_thread_main)) {
     // CPU 0 may have started start_kernel; a failed boot cannot be undone safely.
-    std::fprintf(stderr, "cpustop: boot failed: cannot create CPU threads (%d)\n", err);
-    std::abort();
+    panic("boot failed: cannot create CPU threads (%d)", err);
   }
   wait_for_completion(&boot_done);
   is_booted.store(true);
@@ -233,7 +233,7 @@ int shutdown() {
   arch::cpu_threads_join();
   irq_exit_cleanup();
   long leaked = nr_live_task_structs();
-  if (leaked) std::fprintf(stderr, "cpustop: BUG: %ld task_structs leaked at shutdown\n", leaked);
+  WARN(leaked, "%ld task_structs leaked at shutdown", leaked);
   softirq_free();
   free_sched_domains();
   sched_exit();

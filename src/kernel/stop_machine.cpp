@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <exception>
 
+#include "kernel/bug.h"
 #include "kernel/cpu.h"
 #include "kernel/kthread.h"
 #include "kernel/printk.h"
@@ -150,10 +151,8 @@ struct multi_stop_data {
 // The one transition function of the state machine: states only ever advance by one.
 void set_state(multi_stop_data* msdata, multi_stop_state newstate) {
   std::uint32_t old = msdata->state.load(std::memory_order_relaxed);
-  if (newstate != MULTI_STOP_PREPARE && newstate != old + 1) {
-    std::fprintf(stderr, "BUG: multi_stop state %u -> %u\n", old, newstate);
-    std::abort();
-  }
+  if (unlikely(newstate != MULTI_STOP_PREPARE && newstate != old + 1))
+    panic("multi_stop state %u -> %u", old, newstate);
   // Reset ack counter, then publish the state.
   msdata->thread_ack.store(static_cast<int>(msdata->num_threads), std::memory_order_relaxed);
   msdata->state.store(newstate, std::memory_order_release);
@@ -590,10 +589,8 @@ int cpu_stop_init() {
   cpu_stoppers = new cpu_stopper[nr_cpu_ids_];
   for (unsigned cpu = 0; cpu < nr_cpu_ids_; cpu++)
     raw_spin_lock_init(&per_cpu_stopper(cpu)->lock, LOCK_STOPPER, static_cast<std::uint16_t>(cpu));
-  if (int err = smpboot_register_percpu_thread(&cpu_stop_threads)) {
-    std::fprintf(stderr, "BUG: cpu_stop_init: smpboot_register_percpu_thread: %d\n", err);
-    std::abort();
-  }
+  if (int err = smpboot_register_percpu_thread(&cpu_stop_threads))
+    panic("cpu_stop_init: smpboot_register_percpu_thread: %d", err);
   if (boot_params_current.stop_init == stop_init_order::lego_order) {
     // LegoOS: every CPU is online already and smpboot left the (selfparking) stoppers parked.
     for (unsigned cpu : cpu_online_mask.load()) stop_machine_unpark(static_cast<int>(cpu));

@@ -1,9 +1,7 @@
 // The core scheduler (kernel/sched/core.c): __schedule(), pick_next_task(), the context switch,
 // try_to_wake_up() with remote wake lists, wakeup preemption and the scheduler tick.
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
-
+#include "kernel/bug.h"
 #include "kernel/fork.h"
 #include "kernel/irq.h"
 #include "kernel/printk.h"
@@ -46,11 +44,8 @@ bool sleeping_state(unsigned s) {
 void set_task_state(task_struct* p, unsigned state) {
 #if defined(CPUSTOP_LOCKDEP) || !defined(NDEBUG)
   unsigned old = task_state(p);
-  if (!legal_transition(old, state)) {
-    std::fprintf(stderr, "BUG: illegal task state transition 0x%x -> 0x%x for %s/%d\n", old, state,
-                 p->comm, p->pid);
-    std::abort();
-  }
+  if (unlikely(!legal_transition(old, state)))
+    panic("illegal task state transition 0x%x -> 0x%x for %s/%d", old, state, p->comm, p->pid);
 #endif
   // A full barrier between the store and the caller's next load, as set_current_state()'s
   // smp_store_mb(): a waker that changes the condition and then reads the state cannot miss us.
@@ -370,10 +365,8 @@ void sched_ttwu_pending() {
 }
 
 int try_to_wake_up(task_struct* p, unsigned state, int wake_flags) {
-  if (lockdep_holds_class(LOCK_STOPPER)) {
-    std::fprintf(stderr, "BUG: wakeup of %s/%d under a cpu_stopper lock\n", p->comm, p->pid);
-    std::abort();
-  }
+  if (unlikely(lockdep_holds_class(LOCK_STOPPER)))
+    panic("wakeup of %s/%d under a cpu_stopper lock", p->comm, p->pid);
   int success = 0;
   __preempt_count_add(1);
   if (p == get_current()) {
@@ -562,10 +555,7 @@ void sched_set_stop_task(int cpu, task_struct* stop) {
 void sched_init() {
   // The kernel BUGs when the linker placed the classes out of order; we check the array.
   static_assert(sizeof(sched_classes) / sizeof(sched_classes[0]) == 4);
-  if (sched_classes[0] != &stop_sched_class || sched_classes[3] != &idle_sched_class) {
-    std::fprintf(stderr, "BUG: sched_class order\n");
-    std::abort();
-  }
+  BUG_ON(sched_classes[0] != &stop_sched_class || sched_classes[3] != &idle_sched_class);
   runqueues = new rq[nr_cpu_ids_];
   for (unsigned cpu = 0; cpu < nr_cpu_ids_; cpu++) {
     rq* rq = cpu_rq(static_cast<int>(cpu));

@@ -2,9 +2,7 @@
 // task on the thread's own stack. In `poll` mode the loop spins on its flags; in `halt` mode it
 // spins for idle_spin_ns (the guest haltpoll idea) and then sleeps on a futex until an IPI, or
 // its next timer, wakes it.
-#include <cstdio>
-#include <cstdlib>
-
+#include "kernel/bug.h"
 #include "kernel/cpu.h"
 #include "kernel/irq.h"
 #include "kernel/sched/sched.h"
@@ -22,16 +20,11 @@ int select_task_rq_idle(task_struct* p, int, int) {
   return task_cpu(p);
 }
 
-[[noreturn]] void idle_bug(const char* what) {
-  std::fprintf(stderr, "BUG: %s on the idle class\n", what);
-  std::abort();
-}
-
 void enqueue_task_idle(rq*, task_struct*, int) {
-  idle_bug("enqueue");
+  BUG();  // the idle task is never queued
 }
 void dequeue_task_idle(rq*, task_struct*, int) {
-  idle_bug("dequeue");
+  BUG();  // the idle task is never queued
 }
 void wakeup_preempt_idle(rq* rq, task_struct*, int) {
   resched_curr(rq);

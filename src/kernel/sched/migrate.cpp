@@ -5,6 +5,7 @@
 // The seed's story: a queued task is moved by its run queue directly, but a running one cannot
 // be, so the scheduler queues migration_cpu_stop on the task's CPU; migration/N preempts the task
 // there and moves it while it is merely queued.
+#include "kernel/bug.h"
 #include "kernel/cpu.h"
 #include "kernel/irq.h"
 #include "kernel/kthread.h"
@@ -89,8 +90,7 @@ int select_fallback_rq(int cpu, task_struct* p) {
     printk_fmt("process %d (%s) no longer affine to cpu%d", p->pid, p->comm, cpu);
   for (unsigned dest : *p->cpus_ptr)
     if (is_cpu_allowed(p, static_cast<int>(dest))) return static_cast<int>(dest);
-  std::fprintf(stderr, "BUG: no CPU for %s/%d\n", p->comm, p->pid);
-  std::abort();
+  panic("no CPU for %s/%d", p->comm, p->pid);
 }
 
 // ---- Moving a queued task
