@@ -12,11 +12,6 @@
 namespace cpustop {
 namespace {
 
-int stress_seconds() {
-  const char* s = std::getenv("CPUSTOP_STRESS_SECONDS");
-  return s ? std::max(1, std::atoi(s)) : 30;
-}
-
 struct once_item {
   std::atomic<int> runs{0};
 };
@@ -116,7 +111,7 @@ TEST(stress_hotplug, torture_onoff_under_stop_and_affinity_storms) {
   // torture_onoff: toggle a random CPU, never the last online one.
   std::mt19937 rng(5);
   long downs = 0, ups = 0, bad_parking = 0;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(stress_seconds());
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(test::stress_seconds());
   while (std::chrono::steady_clock::now() < deadline) {
     unsigned cpu = random_cpu(rng);
     if (cpu_online(static_cast<int>(cpu))) {

@@ -79,7 +79,7 @@ int bringup_cpu(unsigned cpu) {
   cpuhp_cpu_state* st = &per_cpu_cpuhp_state[cpu];
   reinit_completion(&st->done_up);
   st->boot_req.store(BOOT_UP, std::memory_order_release);
-  arch::futex_wake(&st->boot_req, 1);
+  cond_wake(&st->boot_req);
   wait_for_completion(&st->done_up);
   return cpu_online(static_cast<int>(cpu)) ? 0 : -EIO;
 }
@@ -111,7 +111,7 @@ int sched_cpu_wait_empty(unsigned cpu) {
     if (schedulable_current())
       msleep(1);
     else
-      arch::os_sleep_ns(1000000);
+      cond_wait([rq] { return rq->nr_pinned.load() == 0; });
   }
   return 0;
 }
@@ -519,9 +519,10 @@ void cpu_thread_main(unsigned cpu) {
   }
   // A CPU that is offline waits here for its next bring-up (the arch's "play dead").
   for (;;) {
+    // Offline for as long as it takes: no spinning, a block until the next request.
     u32 req;
     while ((req = st->boot_req.load(std::memory_order_acquire)) == BOOT_WAIT)
-      arch::futex_wait(&st->boot_req, BOOT_WAIT);
+      cond_block(&st->boot_req, static_cast<u32>(BOOT_WAIT), COND_FOREVER);
     if (req == BOOT_EXIT) return;
     st->boot_req.store(BOOT_WAIT, std::memory_order_relaxed);
     task_struct* idle = idle_threads[cpu];
@@ -537,7 +538,7 @@ void cpu_thread_main(unsigned cpu) {
 void cpuhp_release_waiting_cpus() {
   for (unsigned c = 0; c < nr_cpu_ids_; c++) {
     per_cpu_cpuhp_state[c].boot_req.store(BOOT_EXIT, std::memory_order_release);
-    arch::futex_wake(&per_cpu_cpuhp_state[c].boot_req, 1);
+    cond_wake(&per_cpu_cpuhp_state[c].boot_req);
   }
 }
 

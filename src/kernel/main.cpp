@@ -176,7 +176,7 @@ int boot(const boot_params& params) {
   TICK_NSEC = NSEC_PER_SEC / HZ;
   sched_rr_timeslice = std::max(1u, RR_TIMESLICE_MS * HZ / 1000);
   preempt_model_current = params.preempt;
-  idle_spin_ns = nr <= arch::nr_hw_cpus() ? 20000 : 0;
+  cond_wait_init(nr, arch::nr_hw_cpus());
   nr_cpu_ids_ = nr;
   cpu_hot_array = new cpu_hot[nr];
   for (unsigned c = 0; c < nr; c++) cpu_hot_array[c].cpu = static_cast<int>(c);

@@ -57,17 +57,6 @@ inline unsigned long ret_ip() {
   return reinterpret_cast<unsigned long>(__builtin_return_address(0));
 }
 
-// Spin while the condition holds, then give the host CPU away (rule 5: spin, then sleep).
-template <class Cond>
-void spin_while(Cond cond) {
-  for (unsigned spins = 0; cond(); spins++) {
-    if (spins < 2000)
-      arch::cpu_relax();
-    else
-      arch::os_yield();
-  }
-}
-
 void cpu_stop_init_done(cpu_stop_done* done, unsigned nr_todo) {
   done->nr_todo.store(nr_todo, std::memory_order_relaxed);
   done->ret.store(0, std::memory_order_relaxed);
@@ -155,8 +144,9 @@ void set_state(multi_stop_data* msdata, multi_stop_state newstate) {
     panic("multi_stop state %u -> %u", old, newstate);
   // Reset ack counter, then publish the state.
   msdata->thread_ack.store(static_cast<int>(msdata->num_threads), std::memory_order_relaxed);
-  msdata->state.store(newstate, std::memory_order_release);
-  if (msdata->sleepers.load(std::memory_order_seq_cst)) arch::futex_wake(&msdata->state, INT32_MAX);
+  // seq_cst store, then load: the Dekker pair with stop_machine_yield()'s sleepers count.
+  msdata->state.store(newstate, std::memory_order_seq_cst);
+  if (msdata->sleepers.load(std::memory_order_seq_cst)) cond_wake(&msdata->state);
 }
 
 // Last one to ack a state moves to the next state.
@@ -165,19 +155,16 @@ void ack_state(multi_stop_data* msdata) {
     set_state(msdata, static_cast<multi_stop_state>(msdata->state.load() + 1));
 }
 
-// stop_machine_yield(): the kernel's default is cpu_relax(); we spin for a while and then
-// sleep on the state word, since the other participants' threads may need our host CPU.
-std::uint32_t stop_machine_wait_state(multi_stop_data* msdata, std::uint32_t curstate) {
-  // With more logical CPUs than cores the others may need our host CPU: spin briefly.
-  unsigned max_spins = nr_cpu_ids_ > arch::nr_hw_cpus() ? 64 : 4000;
-  for (unsigned spins = 0; spins < max_spins; spins++) {
-    std::uint32_t s = msdata->state.load(std::memory_order_acquire);
-    if (s != curstate) return s;
-    arch::cpu_relax();
-  }
+// stop_machine_yield(): the kernel's default is cpu_relax(); here the other participants'
+// threads may need our host CPU, so we spin boundedly and then sleep on the state word, counted
+// in sleepers so that set_state() wakes us.
+std::uint32_t stop_machine_yield(multi_stop_data* msdata, std::uint32_t curstate) {
+  std::uint32_t s;
+  if (cond_spin([&] { return (s = msdata->state.load(std::memory_order_acquire)) != curstate; }))
+    return s;
   msdata->sleepers.fetch_add(1, std::memory_order_seq_cst);
-  std::uint32_t s = msdata->state.load(std::memory_order_seq_cst);
-  if (s == curstate) arch::futex_wait(&msdata->state, curstate, 1000000);
+  s = msdata->state.load(std::memory_order_seq_cst);
+  if (s == curstate) cond_block(&msdata->state, curstate, COND_FOREVER);
   msdata->sleepers.fetch_sub(1, std::memory_order_relaxed);
   return msdata->state.load(std::memory_order_acquire);
 }
@@ -192,7 +179,7 @@ int multi_cpu_stop(void* data) {
   unsigned long flags = static_cast<unsigned long>(current_thread_info()->irqs_off);
   int err = 0;
   do {
-    std::uint32_t newstate = stop_machine_wait_state(msdata, curstate);
+    std::uint32_t newstate = stop_machine_yield(msdata, curstate);
     if (newstate != curstate) {
       curstate = newstate;
       switch (curstate) {
@@ -245,7 +232,7 @@ int cpu_stop_queue_two_works(unsigned cpu1, cpu_stop_work* work1, unsigned cpu2,
     __raw_spin_unlock_irqrestore(&stopper1->lock, flags);
     if (err == -EDEADLK) {
       __preempt_enable();
-      spin_while([] { return stop_cpus_in_progress.load(std::memory_order_acquire); });
+      cond_wait([] { return !stop_cpus_in_progress.load(std::memory_order_acquire); });
       continue;
     }
     if (!err) {
@@ -506,7 +493,7 @@ int stop_machine_from_inactive_cpu(cpu_stop_fn_t fn, void* data, const cpumask* 
   cpumask active = cpu_active_mask.load();
   msdata.num_threads = active.weight() + 1;
   // No proper task established and can't sleep - busy wait for lock.
-  spin_while([] { return !mutex_trylock(&stop_cpus_mutex); });
+  cond_wait([] { return mutex_trylock(&stop_cpus_mutex); });
   // Schedule work on other CPUs and execute directly for local CPU.
   set_state(&msdata, MULTI_STOP_PREPARE);
   cpu_stop_done done;
@@ -514,7 +501,7 @@ int stop_machine_from_inactive_cpu(cpu_stop_fn_t fn, void* data, const cpumask* 
   queue_stop_cpus_work(active, multi_cpu_stop, &msdata, &done, ret_ip());
   int ret = multi_cpu_stop(&msdata);
   // Busy wait for completion.
-  spin_while([&] { return !completion_done(&done.done); });
+  cond_wait([&] { return completion_done(&done.done); });
   mutex_unlock(&stop_cpus_mutex);
   return ret ? ret : done.ret.load();
 }

@@ -62,7 +62,7 @@ rq* task_rq_lock(task_struct* p, rq_flags* rf) {
     if (likely(rq == task_rq(p) && !task_on_rq_migrating(p))) return rq;
     rq_unlock(rq);
     __raw_spin_unlock_irqrestore(&p->pi_lock, rf->flags);
-    while (unlikely(task_on_rq_migrating(p))) arch::cpu_relax();
+    cond_wait(&p->on_rq, [p] { return !task_on_rq_migrating(p); });
   }
 }
 
@@ -78,7 +78,7 @@ static rq* __task_rq_lock(task_struct* p) {
     rq_lock(rq);
     if (likely(rq == task_rq(p) && !task_on_rq_migrating(p))) return rq;
     rq_unlock(rq);
-    while (unlikely(task_on_rq_migrating(p))) arch::cpu_relax();
+    cond_wait(&p->on_rq, [p] { return !task_on_rq_migrating(p); });
   }
 }
 
@@ -388,13 +388,8 @@ int try_to_wake_up(task_struct* p, unsigned state, int wake_flags) {
       set_task_state(p, TASK_WAKING);
       // Still switching out on its CPU: let that CPU activate it once it is off.
       if (!(task_on_cpu(p) && ttwu_queue_wakelist(p, task_cpu(p), wake_flags))) {
-        // Wait until p's context is saved before it may run anywhere (smp_cond_load_acquire).
-        for (unsigned spins = 0; task_on_cpu(p); spins++) {
-          if (spins < 1024)
-            arch::cpu_relax();
-          else
-            arch::os_yield();
-        }
+        // Wait until p's context is saved before it may run anywhere.
+        smp_cond_load_acquire(&p->on_cpu, [](int on_cpu) { return !on_cpu; });
         int cpu = select_task_rq(p, p->wake_cpu, wake_flags | WF_TTWU);
         if (task_cpu(p) != cpu) {
           wake_flags |= WF_MIGRATED;

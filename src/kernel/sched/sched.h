@@ -279,7 +279,6 @@ extern atomic_cpumask idle_cpus_mask;
 void idle_transition(int cpu, bool to_idle);
 // The idle loop of a CPU; returns when the CPU went offline or the machine halts.
 void cpu_idle_loop();
-extern u64 idle_spin_ns;
 // Affinity helpers (migrate.cpp).
 bool is_cpu_allowed(task_struct* p, int cpu);
 int select_fallback_rq(int cpu, task_struct* p);
