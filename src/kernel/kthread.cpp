@@ -235,7 +235,10 @@ void kthread_parkme() {
   task_struct* self = get_current();
   kthread* k = to_kthread(self);
   for (;;) {
-    set_current_state(TASK_PARKED);
+    // Not set_current_state(): a wakeup for the sleep before this one (a queue_work, a stop
+    // work) could still turn TASK_PARKED into TASK_RUNNING, and cpu_down() would return with
+    // the thread unparked.
+    set_special_state(TASK_PARKED);
     if (!(k->flags.load() & KTHREAD_SHOULD_PARK)) break;
     // Tell kthread_park() we are parking; it then waits until we are off the CPU.
     complete(&k->parked);

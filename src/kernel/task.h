@@ -194,6 +194,15 @@ inline void set_current_state(unsigned state) {
 inline void __set_current_state(unsigned state) {
   set_task_state(get_current(), state);
 }
+// For a state that no ordinary wakeup may undo (TASK_PARKED): the store is serialised against
+// try_to_wake_up() by pi_lock, so that a wakeup already past its state check cannot overwrite it
+// with TASK_WAKING or TASK_RUNNING (the kernel's set_special_state()).
+inline void set_special_state(unsigned state) {
+  task_struct* p = get_current();
+  unsigned long flags = __raw_spin_lock_irqsave(&p->pi_lock);
+  set_task_state(p, state);
+  __raw_spin_unlock_irqrestore(&p->pi_lock, flags);
+}
 
 inline void get_task_struct(task_struct* p) {
   p->usage.fetch_add(1, std::memory_order_relaxed);
