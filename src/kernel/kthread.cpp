@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <string>
 
+#include "kernel/bug.h"
 #include "kernel/fork.h"
 #include "kernel/printk.h"
 #include "kernel/sched/wait.h"
@@ -192,7 +193,7 @@ bool wait_task_inactive(task_struct* p, unsigned match_state) {
 
 static void __kthread_bind_mask(task_struct* p, const cpumask& mask, unsigned state) {
   if (!wait_task_inactive(p, state)) {
-    printk_fmt("WARNING: kthread_bind of %s/%d while it runs", p->comm, p->pid);
+    WARN(1, "kthread_bind of %s/%d while it runs", p->comm, p->pid);
     return;
   }
   unsigned long flags = __raw_spin_lock_irqsave(&p->pi_lock);

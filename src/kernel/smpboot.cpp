@@ -101,7 +101,7 @@ int __smpboot_create_thread(smp_hotplug_thread* ht, unsigned cpu) {
   *ht->store(cpu) = tsk;
   if (ht->create) {
     if (!wait_task_inactive(tsk, TASK_PARKED))
-      printk_fmt("WARNING: %s did not park", tsk->comm);
+      WARN(1, "%s did not park", tsk->comm);
     else
       ht->create(cpu);
   }

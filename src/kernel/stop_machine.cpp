@@ -358,7 +358,7 @@ void cpu_stop_create(unsigned cpu) {
 void cpu_stop_park(unsigned cpu) {
   cpu_stopper* stopper = per_cpu_stopper(cpu);
   spin_irqsave_guard g(&stopper->lock);
-  if (!list_empty(&stopper->works)) printk_fmt("WARNING: cpu_stop_park: cpu%u has works", cpu);
+  WARN(!list_empty(&stopper->works), "cpu_stop_park: cpu%u has works", cpu);
 }
 
 smp_hotplug_thread cpu_stop_threads = {
@@ -454,7 +454,7 @@ int stop_machine_cpuslocked(cpu_stop_fn_t fn, void* data, const cpumask* cpus) {
   if (!stop_machine_initialized.load(std::memory_order_acquire)) {
     // Handle the case where stop_machine() is called early in boot before stop_machine() has
     // been initialized: run fn here, with interrupts off.
-    if (num_online_cpus() > 1) printk_fmt("WARNING: stop_machine before init with several CPUs");
+    WARN(num_online_cpus() > 1, "stop_machine before init with several CPUs");
     unsigned long flags = local_irq_save();
     int ret = fn(data);
     local_irq_restore(flags);

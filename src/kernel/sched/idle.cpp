@@ -130,6 +130,7 @@ const sched_class idle_sched_class = {
     .prio_changed = nullptr,
     .update_curr = update_curr_idle,
     .migrate_task_rq = nullptr,
+    .pick_task = nullptr,
 };
 
 }  // namespace cpustop

@@ -73,6 +73,7 @@ const sched_class stop_sched_class = {
     .prio_changed = prio_changed_stop,
     .update_curr = update_curr_stop,
     .migrate_task_rq = nullptr,
+    .pick_task = nullptr,
 };
 
 }  // namespace cpustop
