@@ -3,7 +3,7 @@
 //                -> wake_up_process(migration/N)
 // and on the target: cpu_stopper_thread -> fn.
 //
-// Invariants kept here (kernel-spec.md section 9): the enabled check and the enqueue are atomic
+// Invariants kept here: the enabled check and the enqueue are atomic
 // under the stopper lock; nothing is woken while a stopper lock is held, and preemption stays off
 // from queueing to waking; multi-CPU queueing is all or none, in ascending CPU order, and never
 // interleaves with a stop_cpus() that is queueing; the shared stop_work buffers are serialised by

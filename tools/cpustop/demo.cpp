@@ -1,4 +1,4 @@
-// `cpustop demo`: the seeds' story, run live. Boot, look at the per-CPU threads, start a
+// `cpustop demo`: the stopper's story, run live. Boot, look at the per-CPU threads, start a
 // workload, move a running task with taskset and watch migration/N do it, stop the machine, take
 // a CPU offline and back, read the accounting, and diagnose what kept the stoppers busy.
 #include <fmt/core.h>

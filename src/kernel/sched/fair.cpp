@@ -1,8 +1,8 @@
 // The fair class (kernel/sched/fair.c), CFS as it was through Linux 6.5: a red-black tree of
 // entities ordered by vruntime, weights from the nice-to-weight table, slices from the latency
 // target, START_DEBIT placement of new tasks and GENTLE_FAIR_SLEEPERS for wakeups. The running
-// entity is kept out of the tree. (6.6 replaced this with EEVDF; CFS is the design the seeds'
-// kernels ran and is simpler to reason about in tests.)
+// entity is kept out of the tree. (6.6 replaced this with EEVDF; CFS is the design of the kernels
+// whose stopper this is (through 6.5), and simpler to reason about in tests.)
 #include <algorithm>
 
 #include "kernel/sched/sched.h"
