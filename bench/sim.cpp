@@ -17,7 +17,6 @@
 
 #include <cstdlib>
 
-#include "arch/arch.h"
 #include "bench.h"
 #include "bench_util.h"
 #include "cpustop/sim.h"
@@ -88,14 +87,14 @@ measured boot_stop_shutdown(unsigned cpus, bool machine_wide, int calls) {
   boot_params p = sim_boot(cpus);
   if (boot(p)) return r;
   sim::stats s0 = sim::current_stats();
-  std::uint64_t v0 = arch::local_clock();
+  std::uint64_t v0 = sim::local_time();
   for (int i = 0; i < calls; i++) {
     if (machine_wide)
       stop_machine(noop, nullptr, nullptr);
     else
       stop_one_cpu(cpus - 1, noop, nullptr);
   }
-  std::uint64_t v1 = arch::local_clock();
+  std::uint64_t v1 = sim::local_time();
   sim::stats s1 = sim::current_stats();
   shutdown();
   r.host_ns = thread_cpu_ns() - t0;

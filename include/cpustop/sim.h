@@ -16,6 +16,28 @@ enum class strategy {
   pct,     // probabilistic concurrency testing: random priorities, depth-1 change points
 };
 
+// The historical bug classes of kernel-spec.md §10 that the simulator can re-introduce, each by
+// a hook in the kernel code (src/kernel/fault_inject.h) that only the sim build can turn on.
+// The simulator must find each within a bounded number of seeds: the proof that it can fail.
+enum class fault : unsigned {
+  // b17718d02f54: each work of a pair is queued under only its own stopper's lock.
+  pair_own_lock_only,
+  // e6253970413d: a pair is queued without looking at stop_cpus_in_progress.
+  no_stop_cpus_in_progress,
+  // 9fb8d5dc4b64: preemption stays on between queueing a pair and waking both stoppers.
+  pair_wake_preemptible,
+  // A multi_cpu_stop participant that is not active skips its ack of the RUN state.
+  skip_ack,
+  NR
+};
+inline constexpr const char* fault_names[] = {
+    "pair_own_lock_only",
+    "no_stop_cpus_in_progress",
+    "pair_wake_preemptible",
+    "skip_ack",
+};
+static_assert(sizeof(fault_names) / sizeof(fault_names[0]) == static_cast<unsigned>(fault::NR));
+
 struct config {
   unsigned cpus = 64;  // the virtual machine's CPUs: nr_hw_cpus(), the default nr_cpus of boot()
   std::uint64_t seed = 1;
@@ -28,7 +50,7 @@ struct config {
   unsigned stall_ppm = 50;
   std::uint64_t stall_max_ns = 50'000;
   std::uint64_t time_limit_ns = 100'000'000;  // liveness: virtual time by which a run ends
-  std::uint64_t faults = 0;  // bit f: re-introduce bug class f (src/kernel/fault_inject.h)
+  std::uint64_t faults = 0;                   // bit f: re-introduce fault f
 };
 
 struct stats {
@@ -49,6 +71,9 @@ stats current_stats();
 // scheduling point. (Code between scheduling points is free in virtual time; a scenario's busy
 // task says how busy it is with this.)
 void cpu_work(std::uint64_t ns);
+
+// The running CPU's (or host thread's) virtual clock, as local_clock() reads it there.
+std::uint64_t local_time();
 
 // Folds bytes into the run's digest (the dmesg, the trace). Host thread.
 void digest_add(const void* data, std::size_t len);

@@ -454,6 +454,11 @@ void cpu_work(std::uint64_t ns) {
   as::point(as::op::relax);
 }
 
+std::uint64_t local_time() {
+  as::ensure_init();
+  return as::current->t;
+}
+
 void set_failure_handler(failure_handler h) {
   as::on_failure = h;
 }

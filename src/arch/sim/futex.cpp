@@ -90,4 +90,9 @@ void console_write(const char* s, std::size_t len) {
   }
 }
 
+// A BUG or panic ends the run as a failure with its seed (the kernel log says which).
+void panic_halt() {
+  sim::fail("panic: the kernel reported a BUG or panic (see the kernel log)");
+}
+
 }  // namespace cpustop::arch

@@ -18,7 +18,6 @@
 #include "cpustop/cpumask.h"
 #include "cpustop/sim.h"
 #include "cpustop/trace.h"
-#include "kernel/fault_inject.h"
 #include "scenario.h"
 
 namespace cpustop::tool {
@@ -38,7 +37,7 @@ struct sim_options {
   std::string topology;  // default: synthetic_topology(cpus)
   std::string preempt = "voluntary";
   unsigned host_timeout_s = 600;
-  std::vector<std::string> faults;  // sim_fault_names
+  std::vector<std::string> faults;  // sim::fault_names
   bool expect_failure = false;
   bool in_process = false;  // one run in this process (for a debugger), raw result on stdout
   std::string scenario;
@@ -112,8 +111,8 @@ std::string synthetic_topology(unsigned cpus) {
   c.skew_ns = o.skew_ns;
   c.stall_ppm = o.stall_ppm;
   for (const std::string& f : o.faults)
-    for (unsigned i = 0; i < static_cast<unsigned>(sim_fault::NR); i++)
-      if (f == sim_fault_names[i]) c.faults |= 1ull << i;
+    for (unsigned i = 0; i < static_cast<unsigned>(sim::fault::NR); i++)
+      if (f == sim::fault_names[i]) c.faults |= 1ull << i;
   if (int err = sim::configure(c)) {
     report(false, fmt::format("sim::configure failed: {}", err), "");
     _exit(3);
@@ -222,10 +221,10 @@ int cmd_sim(const sim_options& o) {
     return 1;
   }
   for (const std::string& f : o.faults)
-    if (std::find(std::begin(sim_fault_names), std::end(sim_fault_names), f) ==
-        std::end(sim_fault_names)) {
+    if (std::find(std::begin(sim::fault_names), std::end(sim::fault_names), f) ==
+        std::end(sim::fault_names)) {
       fmt::print(stderr, "cpustop: sim: unknown fault '{}' (known:", f);
-      for (const char* n : sim_fault_names) fmt::print(stderr, " {}", n);
+      for (const char* n : sim::fault_names) fmt::print(stderr, " {}", n);
       fmt::print(stderr, ")\n");
       return 1;
     }
