@@ -1,7 +1,6 @@
 // futex waits and wakes between entities: a FIFO queue per word (hashed by address into
 // buckets, whose order never enters a decision: only entities of one word are compared, in the
-// order they queued). Also the other blocking calls and the console.
-#include <unistd.h>
+// order they queued). Also the other blocking calls and panic_halt.
 
 #include <cerrno>
 
@@ -78,16 +77,6 @@ void os_sleep_ns(std::uint64_t ns) {
   sim::ensure_init();
   sim::point(sim::op::futex_wait);
   sim::block(static_cast<std::int64_t>(ns));
-}
-
-void console_write(const char* s, std::size_t len) {
-  while (len > 0) {
-    ssize_t n = write(STDERR_FILENO, s, len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    s += n;
-    len -= static_cast<std::size_t>(n);
-  }
 }
 
 // A BUG or panic ends the run as a failure with its seed (the kernel log says which).
