@@ -1,7 +1,6 @@
 // futex waits and wakes between entities: a FIFO queue per word (hashed by address into
 // buckets, whose order never enters a decision: only entities of one word are compared, in the
 // order they queued). Also the other blocking calls and panic_halt.
-
 #include <cerrno>
 
 #include "arch/sim/sim.h"
