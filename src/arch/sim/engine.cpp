@@ -360,18 +360,6 @@ void reap(entity* e) {
   stack_free(&e->stk);
 }
 
-unsigned nr_entities() {
-  return m ? static_cast<unsigned>(m->ents.size()) : 0;
-}
-entity* entity_at(unsigned id) {
-  return m->ents[id].get();
-}
-
-void digest_mix(u64 v) {
-  ensure_init();
-  digest_u64(v);
-}
-
 void fail(const std::string& why) {
   ensure_init();
   if (m->failing) {

@@ -82,8 +82,6 @@ void wake(entity* e);
 entity* spawn(sim::kind k, int cpu, void (*main)(entity*));
 // Frees a dead entity's stack and context (never the running one).
 void reap(entity* e);
-unsigned nr_entities();
-entity* entity_at(unsigned id);
 
 // The entity of virtual CPU `cpu` (cpu_thread.cpp), nullptr if it has none.
 entity* cpu_entity(unsigned cpu);
@@ -95,6 +93,5 @@ void futex_unlink(entity* e);
 void deliver_irq();
 
 [[noreturn]] void fail(const std::string& why);
-void digest_mix(u64 v);
 
 }  // namespace cpustop::arch::sim
