@@ -43,6 +43,7 @@ boot_params sim_boot(unsigned cpus) {
   sim::config c;
   c.cpus = cpus;
   c.seed = 1;
+  c.stall_ppm = 0;  // a clean curve: no vCPU stalls
   if (sim::configure(c)) std::abort();
   boot_params p;
   p.nr_cpus = cpus;
