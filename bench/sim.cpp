@@ -76,68 +76,64 @@ double peer_switch() {
   return (thread_cpu_ns() - t0) / (2.0 * N);
 }
 
+// One boot of `cpus` CPUs running `calls` stop calls from the host: per call, its virtual ns,
+// scheduling points and line transfers; and the host ns of the whole boot..shutdown.
 struct measured {
   double host_ns = 0;
-  std::uint64_t virtual_ns = 0, points = 0, transfers = 0;
+  spread virtual_ns, points, transfers;
 };
 
-// One boot of `cpus` CPUs running `calls` stop calls from the host; host time covers it all.
 measured boot_stop_shutdown(unsigned cpus, bool machine_wide, int calls) {
   measured r;
   double t0 = thread_cpu_ns();
   boot_params p = sim_boot(cpus);
   if (boot(p)) return r;
-  sim::stats s0 = sim::current_stats();
-  std::uint64_t v0 = sim::local_time();
   for (int i = 0; i < calls; i++) {
+    sim::stats s0 = sim::current_stats();
+    std::uint64_t v0 = sim::local_time();
     if (machine_wide)
       stop_machine(noop, nullptr, nullptr);
     else
       stop_one_cpu(cpus - 1, noop, nullptr);
+    sim::stats s1 = sim::current_stats();
+    r.virtual_ns.samples.push_back(static_cast<double>(sim::local_time() - v0));
+    r.points.samples.push_back(static_cast<double>(s1.points - s0.points));
+    r.transfers.samples.push_back(static_cast<double>(s1.line_transfers - s0.line_transfers));
   }
-  std::uint64_t v1 = sim::local_time();
-  sim::stats s1 = sim::current_stats();
   shutdown();
   r.host_ns = thread_cpu_ns() - t0;
-  r.virtual_ns = (v1 - v0) / static_cast<unsigned>(calls);
-  r.points = (s1.points - s0.points) / static_cast<unsigned>(calls);
-  r.transfers = (s1.line_transfers - s0.line_transfers) / static_cast<unsigned>(calls);
   return r;
 }
 
 int run_sim() {
   section("host cost of a scheduling point (64 CPUs, stop_machine back to back)");
-  pair_result pt = interleave(
-      5, [] { return ours_point(20); }, peer_switch);
-  fmt::print("scheduling points per host second: {:.2f} M\n", 1e3 / pt.ours);
-  report("sim_point", pt.ours, "jump_fcontext", pt.peer);
+  std::vector<spread> pt =
+      compare("sim_point", [] { return ours_point(20); }, {{"jump_fcontext", peer_switch}});
+  fmt::print("scheduling points per host second: {:.2f} M\n", 1e3 / pt[0].median());
 
   unsigned big = std::min(1024u, NR_CPUS);
   section(fmt::format("boot + stop_machine + shutdown on {} virtual CPUs", big));
-  std::vector<double> host, virt;
-  for (int i = 0; i < 5; i++) {
+  spread host, virt;
+  for (int i = 0; i < MIN_ROUNDS; i++) {
     measured m = boot_stop_shutdown(big, true, 1);
-    host.push_back(m.host_ns);
-    virt.push_back(static_cast<double>(m.virtual_ns));
+    host.samples.push_back(m.host_ns);
+    virt.samples.push_back(m.virtual_ns.median());
   }
   fmt::print("host seconds per {}-CPU boot + stop_machine + shutdown: {:.2f}\n", big,
-             median(host) / 1e9);
-  report(fmt::format("sim_stop_machine_{}", big), median(host), "virtual", median(virt));
+             host.median() / 1e9);
+  report(fmt::format("sim_stop_machine_{}", big), host, "virtual", virt);
 
-  section("cost curve (virtual time; per call, mean of 4)");
-  fmt::print("{:>6} {:>14} {:>10} {:>10} {:>14} {:>10} {:>10}\n", "cpus", "stop_machine_ns",
+  section("cost curve (virtual time per call, median of 5 calls)");
+  fmt::print("{:>6} {:>16} {:>10} {:>10} {:>14} {:>8} {:>10}\n", "cpus", "stop_machine_ns",
              "points", "transfers", "stop_one_ns", "points", "transfers");
   for (unsigned n = 1; n <= NR_CPUS; n *= 2) {
-    measured sm = boot_stop_shutdown(n, true, 4);
-    measured so = boot_stop_shutdown(n, false, 4);
-    fmt::print("{:>6} {:>14} {:>10} {:>10} {:>14} {:>10} {:>10}\n", n, sm.virtual_ns, sm.points,
-               sm.transfers, so.virtual_ns, so.points, so.transfers);
-    fmt::print(
-        "CURVE cpus={} stop_machine_virtual_ns={} stop_machine_points={} "
-        "stop_machine_transfers={} stop_one_cpu_virtual_ns={} stop_one_cpu_points={} "
-        "stop_one_cpu_transfers={} host_ms={:.0f}\n",
-        n, sm.virtual_ns, sm.points, sm.transfers, so.virtual_ns, so.points, so.transfers,
-        (sm.host_ns + so.host_ns) / 1e6);
+    measured sm = boot_stop_shutdown(n, true, MIN_ROUNDS);
+    measured so = boot_stop_shutdown(n, false, MIN_ROUNDS);
+    fmt::print("{:>6} {:>16.0f} {:>10.0f} {:>10.0f} {:>14.0f} {:>8.0f} {:>10.0f}\n", n,
+               sm.virtual_ns.median(), sm.points.median(), sm.transfers.median(),
+               so.virtual_ns.median(), so.points.median(), so.transfers.median());
+    report_scaling("stop_machine_virtual", "sim", n, sm.virtual_ns);
+    report_scaling("stop_one_cpu_virtual", "sim", n, so.virtual_ns);
     std::fflush(stdout);
   }
   return 0;
