@@ -3,10 +3,15 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "cpustop/boot.h"
+
+namespace CLI {
+class App;
+}
 
 namespace cpustop::tool {
 
@@ -26,5 +31,13 @@ int cmd_shell(const boot_options& opts, const std::string& script);
 int cmd_list();
 int cmd_attach(pid_t pid, const std::vector<std::string>& cmd);
 int cmd_enter(pid_t pid, std::vector<std::string> cmd);
+
+// A subcommand that registers its own options; run() after parsing, if it was given.
+struct subcommand {
+  CLI::App* app;
+  std::function<int()> run;
+};
+// `cpustop sim` (sim/sim_cmd.cpp in the sim build; a pointer to it in the native one).
+subcommand add_sim_command(CLI::App& app);
 
 }  // namespace cpustop::tool

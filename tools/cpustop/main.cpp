@@ -6,7 +6,8 @@
 //   cpustop list                                                     the running machines
 //   cpustop attach PID [CMD...]                                      a shell command in one
 //   cpustop enter PID [-- CMD...]                                    CMD with its /proc and /sys
-//   cpustop bench NAME|all|list                                      benchmarks (BENCH lines)
+//   cpustop bench NAME[,NAME]|all|list [--report DIR]                benchmarks (BENCH lines)
+//   cpustop sim [--cpus N] [--seed S] [--strategy random|pct] SCENARIO  the simulator (sim build)
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
 
@@ -75,7 +76,11 @@ int main(int argc, char** argv) {
 
   auto* bench_cmd = app.add_subcommand("bench", "run a benchmark (list, all, or a name)");
   std::string bench_name = "list";
-  bench_cmd->add_option("name", bench_name, "benchmark name, `all` or `list`");
+  bench_cmd->add_option("name", bench_name, "benchmark names (a,b,...), `all` or `list`");
+  std::string report_dir;
+  bench_cmd->add_option("--report", report_dir, "write DIR/index.html with plots of the results");
+
+  auto sim_cmd = cpustop::tool::add_sim_command(app);
 
   CLI11_PARSE(app, argc, argv);
 
@@ -83,28 +88,7 @@ int main(int argc, char** argv) {
   if (*demo_cmd) return cpustop::tool::cmd_demo(opts, trace_file);
   if (*shell_cmd) return cpustop::tool::cmd_shell(opts, script);
   if (app.got_subcommand("list")) return cpustop::tool::cmd_list();
-
-  if (*bench_cmd) {
-    const auto& all = cpustop::bench::all();
-    if (bench_name == "list") {
-      for (const auto& b : all) fmt::print("{:<14} {}\n", b.name, b.description);
-      return 0;
-    }
-    int failed = 0;
-    bool found = false;
-    for (const auto& b : all) {
-      if (bench_name != "all" && b.name != bench_name) continue;
-      found = true;
-      fmt::print("=== {}: {}\n", b.name, b.description);
-      std::fflush(stdout);
-      if (b.run()) failed++;
-    }
-    if (!found) {
-      fmt::print(stderr, "cpustop: unknown benchmark '{}' (try `cpustop bench list`)\n",
-                 bench_name);
-      return 1;
-    }
-    return failed ? 1 : 0;
-  }
+  if (*sim_cmd.app) return sim_cmd.run();
+  if (*bench_cmd) return cpustop::bench::run_command(bench_name, report_dir);
   return 0;
 }
