@@ -2,7 +2,7 @@
 // and bad input changes nothing.
 #include <sstream>
 
-#include "host/shell.h"
+#include "cpustop/shell.h"
 #include "test_util.h"
 
 namespace cpustop::test {
@@ -14,7 +14,7 @@ class cli : public ::testing::Test {
     boot_params p;
     p.nr_cpus = 4;
     ASSERT_EQ(boot(p), 0);
-    sh_ = std::make_unique<host::shell>(out_, err_);
+    sh_ = std::make_unique<shell>(out_, err_);
   }
   void TearDown() override {
     sh_.reset();  // joins what it spawned
@@ -36,7 +36,7 @@ class cli : public ::testing::Test {
 
  private:
   std::ostringstream out_, err_;
-  std::unique_ptr<host::shell> sh_;
+  std::unique_ptr<shell> sh_;
 };
 
 cpumask affinity_of(pid_t pid) {

@@ -1,6 +1,7 @@
 // Everything cpustop offers.
 #pragma once
 
+#include "cpustop/attach.h"
 #include "cpustop/boot.h"
 #include "cpustop/cpu.h"
 #include "cpustop/cpumask.h"
@@ -9,6 +10,7 @@
 #include "cpustop/preempt.h"
 #include "cpustop/proc.h"
 #include "cpustop/sched.h"
+#include "cpustop/shell.h"
 #include "cpustop/smpboot.h"
 #include "cpustop/softirq.h"
 #include "cpustop/spinlock.h"

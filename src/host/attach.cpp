@@ -11,10 +11,10 @@
 #include <sstream>
 
 #include "cpustop/cpustop.h"
+#include "cpustop/shell.h"
 #include "host/control_socket.h"
 #include "host/fuse_view.h"
 #include "host/runtime_dir.h"
-#include "host/shell.h"
 #include "host/sys_request.h"
 
 namespace cpustop::host {
@@ -81,6 +81,12 @@ void after_boot() {
   proc_set_host_info({geteuid(), getegid(), boot_wallclock()});
   const char* env = std::getenv("CPUSTOP_ATTACH");
   if (!boot_parameters().attach || (env && std::strcmp(env, "0") == 0)) return;
+#ifdef CPUSTOP_ARCH_SIM
+  // The simulator runs every CPU on one thread, in an order its seed decides: outside threads
+  // calling in would break that.
+  printk("attach: off in the simulator");
+  return;
+#endif
   std::lock_guard g(state_lock);
   if (state) return;
   static bool registered = (std::atexit(at_exit), true);

@@ -24,8 +24,8 @@
 #include <vector>
 
 #include "cpustop/cpustop.h"
+#include "cpustop/shell.h"
 #include "host/runtime_dir.h"
-#include "host/shell.h"
 
 namespace cpustop::host {
 

@@ -1,5 +1,5 @@
 // The machine's shell (see shell.h): the dispatch, and the commands that steer tasks and CPUs.
-#include "host/shell.h"
+#include "cpustop/shell.h"
 
 #include <fmt/core.h>
 
@@ -18,7 +18,9 @@
 #include "cpustop/cpustop.h"
 #include "host/shell_util.h"
 
-namespace cpustop::host {
+namespace cpustop {
+
+using namespace host;
 
 namespace {
 
@@ -534,4 +536,4 @@ int shell::trace_cmd(const std::vector<std::string>& a) {
   return 1;
 }
 
-}  // namespace cpustop::host
+}  // namespace cpustop

@@ -9,10 +9,12 @@
 #include <map>
 
 #include "cpustop/cpustop.h"
-#include "host/shell.h"
+#include "cpustop/shell.h"
 #include "host/shell_util.h"
 
-namespace cpustop::host {
+namespace cpustop {
+
+using namespace host;
 
 namespace {
 
@@ -143,4 +145,4 @@ int shell::top(const std::vector<std::string>& a) {
   return 0;
 }
 
-}  // namespace cpustop::host
+}  // namespace cpustop

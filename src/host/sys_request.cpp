@@ -7,7 +7,7 @@
 #include <csignal>
 
 #include "cpustop/cpustop.h"
-#include "host/shell.h"
+#include "cpustop/shell.h"
 #include "host/shell_util.h"
 
 namespace cpustop::host {

@@ -22,9 +22,11 @@
 
 #include "host/protocol.h"
 
-namespace cpustop::host {
-
+namespace cpustop {
 class shell_context;
+}
+
+namespace cpustop::host {
 
 // argv[0] is "sys". kill stops a task that the shell spawned; signal 0 checks that the pid
 // exists; kernel threads ignore signals (0, as the kernel's); other tasks cannot be signalled

@@ -8,8 +8,7 @@
 #include <sstream>
 
 #include "commands.h"
-#include "host/client.h"
-#include "host/runtime_dir.h"
+#include "cpustop/attach.h"
 
 namespace cpustop::tool {
 
@@ -48,8 +47,8 @@ std::vector<std::vector<std::string>> split_commands(const std::string& text) {
   return cmds;
 }
 
-int run_one(host::client& c, const std::vector<std::string>& argv, pid_t pid) {
-  host::reply r;
+int run_one(attach_client& c, const std::vector<std::string>& argv, pid_t pid) {
+  attach_reply r;
   std::string why;
   if (c.call(argv, &r, &why) != 0) {
     fmt::print(stderr, "cpustop: attach: {}: {}\n", pid, why);
@@ -66,15 +65,14 @@ int run_one(host::client& c, const std::vector<std::string>& argv, pid_t pid) {
 }  // namespace
 
 int cmd_list() {
-  auto machines = host::runtime_dir_scan(geteuid());
+  auto machines = attach_list();
   fmt::print("{:>7} {:<16} {:<19} {:>9} {:>6}  {}\n", "PID", "PROGRAM", "STARTED", "CPUS", "TASKS",
              "VIEW");
-  for (const host::machine_entry& m : machines) {
-    host::client c;
-    host::reply r;
+  for (const attach_machine& m : machines) {
+    attach_client c;
+    attach_reply r;
     std::string why, info;
-    if (c.connect_path(m.dir + "/ctl", &why) == 0 && c.call({"info"}, &r, &why) == 0 && !r.refused)
-      info = r.out;
+    if (c.connect(m.pid, &why) == 0 && c.call({"info"}, &r, &why) == 0 && !r.refused) info = r.out;
     std::string cpus =
         info.empty() ? "?"
                      : info_field(info, "cpus_online") + "/" + info_field(info, "cpus_possible");
@@ -86,7 +84,7 @@ int cmd_list() {
 }
 
 int cmd_attach(pid_t pid, const std::vector<std::string>& cmd) {
-  host::client c;
+  attach_client c;
   std::string why;
   if (c.connect(pid, &why) != 0) {
     fmt::print(stderr, "cpustop: attach: {}\n", why);

@@ -12,11 +12,9 @@
 
 #include "commands.h"
 #include "cpustop/cpustop.h"
-#include "host/shell.h"
+#include "cpustop/shell.h"
 
 namespace cpustop::tool {
-
-using host::shell;
 
 namespace {
 

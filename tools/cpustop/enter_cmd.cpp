@@ -16,7 +16,7 @@
 #include <sstream>
 
 #include "commands.h"
-#include "host/client.h"
+#include "cpustop/attach.h"
 #include "sched_trap.h"
 
 namespace cpustop::tool {
@@ -99,8 +99,8 @@ int cmd_enter(pid_t pid, std::vector<std::string> cmd) {
                pid);
     return 1;
   }
-  host::client machine;
-  host::reply info;
+  attach_client machine;
+  attach_reply info;
   std::string why;
   if (machine.connect(pid, &why) != 0 || machine.call({"info"}, &info, &why) != 0 || info.refused) {
     fmt::print(stderr, "cpustop: enter: {}\n", why.empty() ? info.err : why);

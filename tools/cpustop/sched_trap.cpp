@@ -19,8 +19,6 @@
 #include <string>
 #include <vector>
 
-#include "host/runtime_dir.h"
-
 namespace cpustop::tool {
 
 namespace {
@@ -124,7 +122,7 @@ answer done(std::int64_t val) {
 
 class supervisor {
  public:
-  supervisor(int fd, host::client* machine) : fd_(fd), machine_(machine) {}
+  supervisor(int fd, attach_client* machine) : fd_(fd), machine_(machine) {}
 
   answer handle(const seccomp_notif& n) {
     const auto& a = n.data.args;
@@ -228,7 +226,7 @@ class supervisor {
   // kernel decides) and a lost connection.
   int ask(std::vector<std::string> args, std::string* out, const std::string& comm = "sys") {
     args.insert(args.begin(), {"sys", comm});
-    host::reply r;
+    attach_reply r;
     std::string why;
     if (machine_->call(args, &r, &why) != 0 || r.refused) return -1;
     if (r.status == ESRCH) return -1;
@@ -236,7 +234,7 @@ class supervisor {
     return r.status;
   }
   int ask_set(pid_t caller, const std::vector<std::string>& args) {
-    std::string out, comm = host::process_comm(caller);
+    std::string out, comm = process_comm(caller);
     return ask(args, &out, comm.empty() ? "sys" : comm);
   }
   std::pair<int, std::int64_t> ask_value(const std::vector<std::string>& args) {
@@ -250,7 +248,7 @@ class supervisor {
   }
 
   int fd_;
-  host::client* machine_;
+  attach_client* machine_;
 };
 
 }  // namespace
@@ -267,7 +265,7 @@ int sched_trap_install() {
   return fd;
 }
 
-int sched_trap_supervise(int notify_fd, pid_t child, host::client* machine) {
+int sched_trap_supervise(int notify_fd, pid_t child, attach_client* machine) {
   int pidfd = static_cast<int>(syscall(SYS_pidfd_open, child, 0));
   supervisor sup(notify_fd, machine);
   seccomp_notif* req = nullptr;

@@ -9,7 +9,7 @@
 
 #include <sys/types.h>
 
-#include "host/client.h"
+#include "cpustop/attach.h"
 
 namespace cpustop::tool {
 
@@ -19,6 +19,6 @@ int sched_trap_install();
 
 // In the parent: answers notifications on notify_fd until the process `child` exits; returns its
 // wait status.
-int sched_trap_supervise(int notify_fd, pid_t child, host::client* machine);
+int sched_trap_supervise(int notify_fd, pid_t child, attach_client* machine);
 
 }  // namespace cpustop::tool

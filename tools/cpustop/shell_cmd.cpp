@@ -6,7 +6,7 @@
 #include <iostream>
 
 #include "commands.h"
-#include "host/shell.h"
+#include "cpustop/shell.h"
 
 namespace cpustop::tool {
 
@@ -17,7 +17,7 @@ int cmd_shell(const boot_options& opts, const std::string& script) {
   }
   int status = 0;
   {
-    host::shell sh(std::cout, std::cerr);
+    shell sh(std::cout, std::cerr);
     if (!script.empty()) {
       status = sh.run_script(script);
     } else {

@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-namespace cpustop::host {
+namespace cpustop {
 
 // What the shells of one machine share: the tasks `spawn` started (so that one client may kill
 // what another spawned), and whether the machine is closing (sleep returns early).
@@ -81,4 +81,4 @@ class shell {
 // result. From a thread outside the machine or from a task. 0, or spawn()'s error.
 int run_as_task(const std::string& comm, const std::function<int()>& fn, int* status);
 
-}  // namespace cpustop::host
+}  // namespace cpustop
