@@ -271,10 +271,13 @@ TEST_F(attach, shutdown_ends_a_sleeping_command) {
     c.call({"sleep", "100000000"}, &r, &why);
     EXPECT_EQ(r.status, 130);
   });
-  // Wait until the command runs, then halt: the sleep returns and shutdown completes.
-  while (call({"info"}).out.empty()) {
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  // Wait until the command runs as a task, then halt: the sleep returns and shutdown completes.
+  auto sleeping = [] {
+    for (const task_info& t : task_list())
+      if (t.comm == "sleep" && t.state != 'R') return true;
+    return false;
+  };
+  while (!sleeping()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   EXPECT_EQ(shutdown(), 0);
   sleeper.join();
   boot_params p;
@@ -360,6 +363,46 @@ TEST(attach_off, neither_the_option_nor_the_environment_leaves_a_directory) {
   EXPECT_EQ(host::runtime_dir_find(::getpid()), "");
   EXPECT_EQ(shutdown(), 0);
   unsetenv("CPUSTOP_ATTACH");
+}
+
+// The example server runs until interrupted; meanwhile the tool finds it and attaches to it.
+TEST(livepatch_server, stays_up_until_interrupted_and_is_attachable) {
+  char out[] = "/tmp/cpustop-lp-XXXXXX";
+  int fd = mkstemp(out);
+  ASSERT_GE(fd, 0);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, fd, 1);
+  const char* argv[] = {CPUSTOP_LIVEPATCH_SERVER, "--cpus", "2", nullptr};
+  pid_t server;
+  ASSERT_EQ(posix_spawn(&server, argv[0], &fa, nullptr, const_cast<char**>(argv), environ), 0);
+  posix_spawn_file_actions_destroy(&fa);
+  close(fd);
+  std::string pid = std::to_string(server);
+  // Found once it has booted (its runtime directory is there before it prints).
+  while (slurp(out).find("until interrupted") == std::string::npos) {
+    ASSERT_NE(waitpid(server, nullptr, WNOHANG), server) << "it exited: " << slurp(out);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  cmd_result list = run_cmd({tool(), "list"});
+  EXPECT_TRUE(std::regex_search(list.out, std::regex("\n +" + pid + " livepatch_serve .* 2/2 ")))
+      << list.out;
+  cmd_result r = run_cmd({tool(), "attach", pid, "livepatch"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("Enabled patches:\n", 0), 0u) << r.out;
+  r = run_cmd({tool(), "attach", pid, "ps", "-e"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find(" server"), std::string::npos) << r.out;
+  std::string dir = host::runtime_dir_find(server);
+  EXPECT_NE(dir, "");
+  ASSERT_EQ(kill(server, SIGINT), 0);
+  int st = 0;
+  ASSERT_EQ(waitpid(server, &st, 0), server);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st << " " << slurp(out);
+  EXPECT_NE(slurp(out).find(", 0 failed, 0 mixed"), std::string::npos) << slurp(out);
+  struct stat sb;
+  EXPECT_NE(stat(dir.c_str(), &sb), 0) << dir << " left behind";
+  unlink(out);
 }
 
 }  // namespace

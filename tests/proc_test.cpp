@@ -64,8 +64,14 @@ TEST_P(proc_view, stat_has_the_kernels_52_fields_for_every_task) {
 }
 
 TEST_P(proc_view, status_comm_cmdline_and_task_dir) {
-  pid_t pid = spawn("worker", [] { msleep(20); });
+  // The worker sleeps until the end, so that its state and switch counts hold still.
+  completion go;
+  init_completion(&go);
+  pid_t pid = spawn("worker", [&go] { wait_for_completion(&go); });
   ASSERT_GT(pid, 0);
+  task_info t;
+  while (task_get_info(pid, &t) == 0 && t.state != 'D')
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   std::string p = std::to_string(pid);
   std::string status = read_view("/proc/" + p + "/status");
   EXPECT_EQ(status_field(status, "Name"), "worker");
@@ -89,19 +95,20 @@ TEST_P(proc_view, status_comm_cmdline_and_task_dir) {
   std::vector<std::string> names;
   ASSERT_EQ(proc_readdir("/proc/" + p + "/task", &names), 0);
   EXPECT_EQ(names, std::vector<std::string>{p});
+  complete(&go);
   EXPECT_EQ(join(pid, nullptr), 0);
   std::string gone;
   EXPECT_EQ(proc_read("/proc/" + p + "/stat", &gone), -ENOENT);
 
   // Kernel threads: no command line, ppid 2, no process group or session.
-  for (const task_info& t : task_list()) {
-    if (!t.kthread || t.pid == 2) continue;
-    std::string s = read_view("/proc/" + std::to_string(t.pid) + "/status");
+  for (const task_info& k : task_list()) {
+    if (!k.kthread || k.pid == 2) continue;
+    std::string s = read_view("/proc/" + std::to_string(k.pid) + "/status");
     EXPECT_EQ(status_field(s, "PPid"), "2");
     EXPECT_EQ(status_field(s, "NSpgid"), "0");
     EXPECT_EQ(status_field(s, "NSsid"), "0");
     EXPECT_EQ(status_field(s, "Kthread"), "1");
-    EXPECT_EQ(read_view("/proc/" + std::to_string(t.pid) + "/cmdline"), "");
+    EXPECT_EQ(read_view("/proc/" + std::to_string(k.pid) + "/cmdline"), "");
   }
 }
 

@@ -10,7 +10,6 @@
 #include <sys/types.h>
 
 #include <atomic>
-#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
@@ -19,27 +18,32 @@
 #include <string>
 #include <vector>
 
+#include "cpustop/wait.h"
+
 namespace cpustop {
 
 // What the shells of one machine share: the tasks `spawn` started (so that one client may kill
 // what another spawned), and whether the machine is closing (sleep returns early).
 class shell_context {
  public:
+  shell_context();
   ~shell_context();  // stops the spawned tasks
   void add(pid_t pid, std::shared_ptr<std::atomic<bool>> stop);
   // Stops a spawned task and waits for it. false if pid is not one of them.
   bool stop(pid_t pid);
   bool spawned(pid_t pid) const;
   // Stops every spawned task (all flagged first: a spinning rt task keeps the fair ones behind it
-  // from seeing theirs) and makes sleeps return.
-  void close();
-  // Sleeps ms or until close(). false if closed.
+  // from seeing theirs) and makes sleeps return. With for_good, later sleeps return at once (a
+  // machine shutting down, whose clients may still send one).
+  void close(bool for_good = false);
+  // Sleeps ms or until close(). false if closed. May sleep: a task.
   bool sleep_ms(long ms);
 
  private:
   mutable std::mutex lock_;
-  std::condition_variable closing_cv_;
-  unsigned long closes_ = 0;  // close() calls: a sleep ends when it changes
+  wait_queue_head closing_;
+  std::atomic<unsigned long> closes_{0};  // close() calls: a sleep ends when it changes
+  std::atomic<bool> closed_for_good_{false};
   std::map<pid_t, std::shared_ptr<std::atomic<bool>>> tasks_;
 };
 

@@ -63,9 +63,10 @@ void stop_locked() {
   attach_state* s = state;
   if (!s) return;
   state = nullptr;
-  s->ctx.close();  // wakes sleeping commands, stops what clients spawned
+  s->ctx.close(
+      true);       // wakes sleeping commands (and those still to come), stops what clients spawned
   s->sock.stop();  // waits for the commands still running
-  s->ctx.close();
+  s->ctx.close();  // and what they spawned meanwhile
   s->view.stop();
   runtime_dir_remove(s->dir);
   delete s;

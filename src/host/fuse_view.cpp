@@ -6,16 +6,19 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
-#include <sys/epoll.h>
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdarg>
 #include <cstring>
+#include <deque>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -32,7 +35,6 @@ namespace cpustop::host {
 namespace {
 
 constexpr double STABLE_TIMEOUT = 3600;  // seconds: entries that live as long as their parent
-constexpr unsigned WORKERS = 4;
 
 struct vnode {
   std::string path;  // "/", "/proc/42/stat", ... (real nodes: the same path in the real procfs)
@@ -103,8 +105,11 @@ void route_fuse_log(enum fuse_log_level, const char* fmt, va_list ap) {
 struct fuse_view::impl {
   fuse_session* se = nullptr;
   std::string mountpoint;
-  std::vector<std::thread> workers;
+  std::thread reader_thread, store_thread;
   int stop_fd = -1;
+  std::mutex stores_lock;
+  std::condition_variable stores_cv;
+  std::deque<std::function<void()>> stores;
   std::atomic<bool> stopping{false};
   uid_t owner = 0;
   gid_t group = 0;
@@ -163,9 +168,12 @@ struct fuse_view::impl {
 
   // What path is, for this caller: a node of the view (its entry), or of the real procfs (its
   // lstat), or nothing (-ENOENT). /proc/self and /proc/thread-self are the caller's links.
+  // *entry_timeout: how long the kernel may trust that the name exists (long for what lives as
+  // long as its parent; 0 for a task's directory); *attr_timeout: its attributes (a view node's
+  // never change; the real side's may).
   int classify(fuse_req_t req, const std::string& path, bool* real, struct stat* st,
-               double* timeout) {
-    *timeout = 0;
+               double* entry_timeout, double* attr_timeout) {
+    *entry_timeout = *attr_timeout = 0;
     *st = {};
     proc_entry e;
     std::string_view first = proc_component(path);
@@ -173,14 +181,16 @@ struct fuse_view::impl {
     if (!self_link && proc_lookup(path, &e) == 0) {
       *real = false;
       view_stat(e, st);
-      if (e.stable) *timeout = STABLE_TIMEOUT;
+      if (e.stable) *entry_timeout = STABLE_TIMEOUT;
+      *attr_timeout = STABLE_TIMEOUT;
       return 0;
     }
     *real = false;
-    if (self_link) {
+    if (self_link) {  // the same for everyone; readlink says whose
       st->st_mode = S_IFLNK | 0777;
       st->st_nlink = 1;
       own(st);
+      *entry_timeout = *attr_timeout = STABLE_TIMEOUT;
       return 0;
     }
     if (first.empty()) return -ENOENT;  // /sys/...: the machine's only
@@ -238,12 +248,10 @@ struct fuse_view::impl {
     std::string path = child_path(p.path, name);
     fuse_entry_param e{};
     bool real;
-    double timeout;
-    if (int err = v->classify(req, path, &real, &e.attr, &timeout))
+    if (int err = v->classify(req, path, &real, &e.attr, &e.entry_timeout, &e.attr_timeout))
       return (void)fuse_reply_err(req, -err);
     e.ino = v->remember(path, real);
     e.attr.st_ino = e.ino;
-    e.attr_timeout = e.entry_timeout = timeout;
     if (fuse_reply_entry(req, &e) != 0) v->forget(e.ino, 1);
   }
 
@@ -263,11 +271,11 @@ struct fuse_view::impl {
     if (!v->node(ino, &n)) return (void)fuse_reply_err(req, ESTALE);
     struct stat st;
     bool real;
-    double timeout;
-    if (int err = v->classify(req, n.path, &real, &st, &timeout))
+    double entry_timeout, attr_timeout;
+    if (int err = v->classify(req, n.path, &real, &st, &entry_timeout, &attr_timeout))
       return (void)fuse_reply_err(req, -err);
     st.st_ino = ino;
-    fuse_reply_attr(req, &st, timeout);
+    fuse_reply_attr(req, &st, attr_timeout);
   }
 
   // Only a truncation (the O_TRUNC of `echo 0 > online`) of a writable file.
@@ -327,7 +335,7 @@ struct fuse_view::impl {
   }
 
   // Replies go out after the handle's lock is dropped: once the kernel has a reply it may send
-  // RELEASE, which another worker serves at once.
+  // RELEASE, which the reader serves at once (a store's reply comes from the store thread).
   static void read(fuse_req_t req, fuse_ino_t, std::size_t size, off_t off, fuse_file_info* fi) {
     auto* f = reinterpret_cast<open_file*>(fi->fh);
     std::string out;
@@ -360,14 +368,16 @@ struct fuse_view::impl {
       if (f->real_fd >= 0 || !f->writable) return (void)fuse_reply_err(req, EBADF);
       path = f->path;
     }
-    std::string comm = process_comm(fuse_req_ctx(req)->pid);
-    std::string data(buf, size);
-    int status = 0;
-    int err = run_as_task(
-        comm.empty() ? "sysfs" : comm, [&] { return proc_write(path, data); }, &status);
-    if (!err) err = status;
-    if (err) return (void)fuse_reply_err(req, -err);
-    fuse_reply_write(req, size);
+    pid_t writer = fuse_req_ctx(req)->pid;
+    of(req)->queue_store([req, path, data = std::string(buf, size), writer] {
+      std::string comm = process_comm(writer);
+      int status = 0;
+      int err = run_as_task(
+          comm.empty() ? "sysfs" : comm, [&] { return proc_write(path, data); }, &status);
+      if (!err) err = status;
+      if (err) return (void)fuse_reply_err(req, -err);
+      fuse_reply_write(req, data.size());
+    });
   }
 
   static void release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
@@ -448,33 +458,44 @@ struct fuse_view::impl {
     fuse_reply_err(req, 0);
   }
 
-  void worker() {
+  // One thread reads and answers every request (a round trip through another thread would
+  // cost more than any answer here); stores, which may hotplug a CPU, go to the store thread.
+  void reader() {
     int fd = fuse_session_fd(se);
-    int ep = epoll_create1(EPOLL_CLOEXEC);
-    epoll_event dev{};
-    dev.events = EPOLLIN | EPOLLEXCLUSIVE;  // one worker per request
-    dev.data.fd = fd;
-    epoll_event stop{};
-    stop.events = EPOLLIN;
-    stop.data.fd = stop_fd;
-    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &dev);
-    epoll_ctl(ep, EPOLL_CTL_ADD, stop_fd, &stop);
     fuse_buf buf{};
     while (!stopping.load(std::memory_order_relaxed) && !fuse_session_exited(se)) {
-      epoll_event got[2];
-      int n = epoll_wait(ep, got, 2, -1);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) break;
-      bool stop_now = false;
-      for (int i = 0; i < n; i++) stop_now |= got[i].data.fd == stop_fd;
-      if (stop_now) break;
+      pollfd fds[2] = {{fd, POLLIN, 0}, {stop_fd, POLLIN, 0}};
+      if (poll(fds, 2, -1) < 0) {
+        if (errno == EINTR) continue;
+        break;
+      }
+      if (fds[1].revents) break;
       int res = fuse_session_receive_buf(se, &buf);
       if (res == -EAGAIN || res == -EINTR) continue;
       if (res <= 0) break;  // unmounted
       fuse_session_process_buf(se, &buf);
     }
     std::free(buf.mem);
-    close(ep);
+  }
+
+  void store_loop() {
+    std::unique_lock g(stores_lock);
+    for (;;) {
+      stores_cv.wait(g, [this] { return !stores.empty() || stopping.load(); });
+      if (stores.empty()) return;
+      auto job = std::move(stores.front());
+      stores.pop_front();
+      g.unlock();
+      job();
+      g.lock();
+    }
+  }
+  void queue_store(std::function<void()> job) {
+    {
+      std::lock_guard g(stores_lock);
+      stores.push_back(std::move(job));
+    }
+    stores_cv.notify_one();
   }
 };
 
@@ -567,7 +588,8 @@ int fuse_view::start(const std::string& mountpoint, std::string* why) {
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
   v.stop_fd = eventfd(0, EFD_CLOEXEC);
   v.stopping = false;
-  for (unsigned i = 0; i < WORKERS; i++) v.workers.emplace_back([&v] { v.worker(); });
+  v.reader_thread = std::thread([&v] { v.reader(); });
+  v.store_thread = std::thread([&v] { v.store_loop(); });
   return 0;
 }
 
@@ -579,8 +601,12 @@ void fuse_view::stop() {
   std::uint64_t one = 1;
   (void)!::write(v.stop_fd, &one, sizeof(one));
   fuse_session_unmount(v.se);
-  for (std::thread& t : v.workers) t.join();
-  v.workers.clear();
+  v.reader_thread.join();
+  {
+    std::lock_guard g(v.stores_lock);  // the stores queued still run; then the thread ends
+  }
+  v.stores_cv.notify_all();
+  v.store_thread.join();
   // Closing the device aborts what another mount namespace may still send.
   fuse_session_destroy(v.se);
   v.se = nullptr;

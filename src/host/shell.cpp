@@ -40,6 +40,10 @@ const char* policy_name(int policy) {
 
 }  // namespace
 
+shell_context::shell_context() {
+  init_waitqueue_head(&closing_);
+}
+
 shell_context::~shell_context() {
   close();
 }
@@ -68,22 +72,25 @@ bool shell_context::spawned(pid_t pid) const {
   return tasks_.count(pid) != 0;
 }
 
-void shell_context::close() {
+void shell_context::close(bool for_good) {
   std::map<pid_t, std::shared_ptr<std::atomic<bool>>> tasks;
   {
     std::lock_guard g(lock_);
+    if (for_good) closed_for_good_ = true;
     closes_++;
     tasks.swap(tasks_);
   }
-  closing_cv_.notify_all();
+  wake_up_all(&closing_);
   for (auto& [pid, flag] : tasks) flag->store(true);
   for (auto& [pid, flag] : tasks) join(pid, nullptr);
 }
 
 bool shell_context::sleep_ms(long ms) {
-  std::unique_lock g(lock_);
-  unsigned long seen = closes_;
-  return !closing_cv_.wait_for(g, std::chrono::milliseconds(ms), [&] { return closes_ != seen; });
+  unsigned long seen = closes_.load();
+  if (closed_for_good_.load()) return false;
+  std::int64_t ns = std::min<std::int64_t>(ms, INT64_MAX / 1'000'000) * 1'000'000;
+  return !wait_event_timeout(
+      closing_, [&] { return closes_.load() != seen; }, ns);
 }
 
 int run_as_task(const std::string& comm, const std::function<int()>& fn, int* status) {
@@ -171,7 +178,7 @@ int shell::run(const std::vector<std::string>& a) {
       *err_ << "sleep: invalid time interval\n";
       return 1;
     }
-    return ctx_->sleep_ms(ms) ? 0 : 130;
+    return in_task(cmd, [&] { return ctx_->sleep_ms(ms) ? 0 : 130; });
   }
   if (cmd == "trace") return trace_cmd(a);
   if (cmd == "help") {

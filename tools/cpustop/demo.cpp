@@ -2,6 +2,9 @@
 // workload, move a running task with taskset and watch migration/N do it, stop the machine, take
 // a CPU offline and back, read the accounting, and diagnose what kept the stoppers busy.
 #include <fmt/core.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cstdint>
 
 #include <cstring>
@@ -13,6 +16,8 @@
 #include "commands.h"
 #include "cpustop/cpustop.h"
 #include "cpustop/shell.h"
+
+extern char** environ;
 
 namespace cpustop::tool {
 
@@ -115,6 +120,50 @@ void diagnose(unsigned ncpus) {
   for (const auto& v : verdict) fmt::print("  - {}\n", v);
 }
 
+// `cpustop enter <us> -- ps ...`: the real ps, in a mount namespace where /proc is our FUSE view.
+void show_through_real_ps() {
+  std::string pid = std::to_string(::getpid());
+  attach_client c;
+  attach_reply info;
+  std::string why;
+  if (c.connect(::getpid(), &why) != 0 || c.call({"info"}, &info, &why) != 0) {
+    fmt::print("(not attachable: {})\n", why);
+    return;
+  }
+  std::size_t at = info.out.find("view ");
+  std::string view = at == std::string::npos ? "none" : info.out.substr(at + 5);
+  view = view.substr(0, view.find('\n'));
+  if (view.rfind("none", 0) == 0) {
+    fmt::print("(no FUSE view here: {}; `cpustop attach {} ps` still works)\n", view, pid);
+    return;
+  }
+  if (geteuid() != 0) {
+    fmt::print("(entering needs root for a mount namespace; as root: cpustop enter {} -- ps ...)\n",
+               pid);
+    return;
+  }
+  char exe[4096];
+  ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  if (len <= 0) return;
+  exe[len] = '\0';
+  const char* argv[] = {
+      exe,    "enter", pid.c_str(), "--", "ps", "-eo", "pid,comm,cls,rtprio,ni,pri,psr,stat,time",
+      nullptr};
+  fmt::print("# cpustop enter {} -- ps -eo pid,comm,cls,rtprio,ni,pri,psr,stat,time\n", pid);
+  std::fflush(stdout);
+  pid_t child;
+  if (posix_spawn(&child, exe, nullptr, nullptr, const_cast<char* const*>(argv), environ) != 0) {
+    fmt::print("(cannot run {}: {})\n", exe, std::strerror(errno));
+    return;
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    fmt::print("(cpustop enter exited with status {})\n", status);
+  else
+    fmt::print("(as on the kernel: migration/N is FF 99 with PRI 139 on its own CPU)\n");
+}
+
 }  // namespace
 
 int cmd_demo(const boot_options& opts, const std::string& trace_file) {
@@ -210,6 +259,9 @@ int cmd_demo(const boot_options& opts, const std::string& trace_file) {
 
     step(8, "Stopper load and its causes");
     diagnose(n);
+
+    step(9, "Seen from outside: the real procps ps reads this machine's /proc");
+    show_through_real_ps();
     sh.kill_all();
   }
   trace_event_enable("all", false);

@@ -19,6 +19,24 @@
 #include "cpustop/boot.h"
 
 int main(int argc, char** argv) {
+  // attach and enter pass the rest of the line on untouched (and start fast): parsed here.
+  if (argc >= 2 &&
+      (std::string_view(argv[1]) == "attach" || std::string_view(argv[1]) == "enter")) {
+    bool enter = std::string_view(argv[1]) == "enter";
+    char* end = nullptr;
+    long pid = argc >= 3 ? std::strtol(argv[2], &end, 10) : 0;
+    if (argc < 3 || *end || pid <= 0) {
+      fmt::print(stderr, "cpustop: {}: usage: cpustop {} PID {}\n", argv[1], argv[1],
+                 enter ? "[-- CMD...]" : "[CMD...]");
+      return 1;
+    }
+    std::vector<std::string> words(argv + 3, argv + argc);
+    if (enter) {
+      if (!words.empty() && words[0] == "--") words.erase(words.begin());
+      return cpustop::tool::cmd_enter(static_cast<pid_t>(pid), words);
+    }
+    return cpustop::tool::cmd_attach(static_cast<pid_t>(pid), words);
+  }
   CLI::App app{"cpustop: the Linux kernel's per-CPU stopper machinery in user space", "cpustop"};
   app.require_subcommand(1);
   cpustop::tool::boot_options opts;
@@ -49,31 +67,14 @@ int main(int argc, char** argv) {
   shell_cmd->add_option("-c", script, "commands separated by ';' (exit status of the last)");
 
   app.add_subcommand("list", "list the running machines (pid, program, start, CPUs, tasks)");
-  // attach and enter pass the rest of the line on untouched, so they are parsed here.
+
+  // Parsed before CLI11 (above); here for the help text.
   app.add_subcommand("attach",
                      "PID [CMD...]: run a shell command in a running machine "
                      "(the interactive shell without one)");
   app.add_subcommand("enter",
                      "PID [-- CMD...]: run CMD (default $SHELL) where /proc and "
                      "/sys/devices/system/cpu are the machine's");
-  if (argc >= 2 &&
-      (std::string_view(argv[1]) == "attach" || std::string_view(argv[1]) == "enter")) {
-    bool enter = std::string_view(argv[1]) == "enter";
-    char* end = nullptr;
-    long pid = argc >= 3 ? std::strtol(argv[2], &end, 10) : 0;
-    if (argc < 3 || *end || pid <= 0) {
-      fmt::print(stderr, "cpustop: {}: usage: cpustop {} PID {}\n", argv[1], argv[1],
-                 enter ? "[-- CMD...]" : "[CMD...]");
-      return 1;
-    }
-    std::vector<std::string> words(argv + 3, argv + argc);
-    if (enter) {
-      if (!words.empty() && words[0] == "--") words.erase(words.begin());
-      return cpustop::tool::cmd_enter(static_cast<pid_t>(pid), words);
-    }
-    return cpustop::tool::cmd_attach(static_cast<pid_t>(pid), words);
-  }
-
   auto* bench_cmd = app.add_subcommand("bench", "run a benchmark (list, all, or a name)");
   std::string bench_name = "list";
   bench_cmd->add_option("name", bench_name, "benchmark names (a,b,...), `all` or `list`");
