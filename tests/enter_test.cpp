@@ -8,6 +8,7 @@
 #include <map>
 #include <regex>
 
+#include "host/runtime_dir.h"
 #include "host_util.h"
 #include "test_util.h"
 
@@ -294,6 +295,38 @@ TEST_P(enter, other_users_cannot_write_or_read_the_view) {
   if (r.status == 126 || r.status == 127) GTEST_SKIP() << "nobody cannot run " << tool();
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("needs root"), std::string::npos) << r.err;
+}
+
+// procps keeps /proc/stat, uptime and loadavg open and rereads them after lseek(0) (top's
+// %Cpu(s) line comes from those rereads): as with seq_file, each read from the start is new.
+TEST_P(enter, a_reread_from_the_start_shows_the_state_of_now) {
+  pid_t hog = load_.spin("hog");
+  std::string view = host::runtime_dir_find(::getpid()) + "/view";
+  int fd = open((view + "/proc/" + std::to_string(hog) + "/stat").c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0) << view;
+  auto field = [fd](int n) {
+    char buf[1024];
+    EXPECT_EQ(lseek(fd, 0, SEEK_SET), 0);
+    ssize_t len = read(fd, buf, sizeof(buf) - 1);
+    EXPECT_GT(len, 0);
+    std::string line(buf, static_cast<std::size_t>(std::max<ssize_t>(len, 0)));
+    auto w = words(line.substr(line.rfind(')') + 2));
+    return w.size() > static_cast<std::size_t>(n - 3) ? w[n - 3] : std::string("<short>");
+  };
+  EXPECT_EQ(field(19), "0");  // nice
+  ASSERT_EQ(set_user_nice(hog, 7), 0);
+  EXPECT_EQ(field(19), "7");
+  load_.stop();
+  char c;
+  EXPECT_EQ(lseek(fd, 0, SEEK_SET), 0);
+  EXPECT_EQ(read(fd, &c, 1), -1);
+  EXPECT_EQ(errno, ESRCH) << "a reread of a task that is gone";
+  close(fd);
+  // Nothing is created in the view; the errors are the VFS's for procfs and sysfs.
+  cmd_result r =
+      sh("echo 0 > /sys/devices/system/cpu/cpu0/online; mkdir /sys/devices/system/cpu/x");
+  EXPECT_NE(r.err.find("Permission denied"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("Operation not permitted"), std::string::npos) << r.err;
 }
 
 INSTANTIATE_TEST_SUITE_P(cpus, enter, ::testing::Values(2u, 8u), cpus_name);

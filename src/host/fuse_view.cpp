@@ -45,6 +45,7 @@ struct vnode {
 struct open_file {
   std::mutex lock;  // the kernel orders a file's requests; this tells the sanitizers so
   std::string data;
+  bool read_once = false;  // a read at offset 0 after the first builds the text anew
   int real_fd = -1;
   bool writable = false;
   std::string path;
@@ -349,8 +350,14 @@ struct fuse_view::impl {
         out.resize(n < 0 ? 0 : static_cast<std::size_t>(n));
       } else if (off < 0) {
         err = EINVAL;
-      } else if (static_cast<std::size_t>(off) < f->data.size()) {
-        out = f->data.substr(static_cast<std::size_t>(off), size);
+      } else {
+        // As seq_file: reading from the start again (procps keeps /proc/stat, uptime and
+        // loadavg open and rereads them after lseek(0)) shows the state of now.
+        if (off == 0 && f->read_once) err = -proc_read(f->path, &f->data);
+        if (err == ENOENT) err = ESRCH;  // the task is gone, as proc_single_show() says
+        f->read_once = true;
+        if (!err && static_cast<std::size_t>(off) < f->data.size())
+          out = f->data.substr(static_cast<std::size_t>(off), size);
       }
     }
     if (err) return (void)fuse_reply_err(req, err);
@@ -378,6 +385,27 @@ struct fuse_view::impl {
       if (err) return (void)fuse_reply_err(req, -err);
       fuse_reply_write(req, data.size());
     });
+  }
+
+  // Nothing is created, removed or renamed in the view, as in procfs and sysfs: the errors are
+  // the VFS's for a directory without that operation.
+  static void create(fuse_req_t req, fuse_ino_t, const char*, mode_t, fuse_file_info*) {
+    fuse_reply_err(req, EACCES);
+  }
+  static void mknod(fuse_req_t req, fuse_ino_t, const char*, mode_t, dev_t) {
+    fuse_reply_err(req, EPERM);
+  }
+  static void mkdir(fuse_req_t req, fuse_ino_t, const char*, mode_t) { fuse_reply_err(req, EPERM); }
+  static void remove(fuse_req_t req, fuse_ino_t, const char*) { fuse_reply_err(req, EPERM); }
+  static void symlink(fuse_req_t req, const char*, fuse_ino_t, const char*) {
+    fuse_reply_err(req, EPERM);
+  }
+  static void rename(fuse_req_t req, fuse_ino_t, const char*, fuse_ino_t, const char*,
+                     unsigned int) {
+    fuse_reply_err(req, EPERM);
+  }
+  static void link(fuse_req_t req, fuse_ino_t, fuse_ino_t, const char*) {
+    fuse_reply_err(req, EPERM);
   }
 
   static void release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
@@ -514,6 +542,14 @@ const fuse_lowlevel_ops view_ops = [] {
   ops.read = v::read;
   ops.write = v::write;
   ops.release = v::release;
+  ops.create = v::create;
+  ops.mknod = v::mknod;
+  ops.mkdir = v::mkdir;
+  ops.unlink = v::remove;
+  ops.rmdir = v::remove;
+  ops.symlink = v::symlink;
+  ops.rename = v::rename;
+  ops.link = v::link;
   ops.opendir = v::opendir;
   ops.readdir = v::readdir;
   ops.releasedir = v::releasedir;

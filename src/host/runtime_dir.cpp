@@ -101,8 +101,10 @@ unsigned long long process_start_time(pid_t pid) {
   if (close == std::string::npos) return 0;
   std::istringstream in(stat.substr(close + 2));
   std::string f;
-  for (int field = 3; field <= 22 && in >> f; field++)
+  for (int field = 3; field <= 22 && in >> f; field++) {
+    if (field == 3 && (f == "Z" || f == "X")) return 0;  // exited: its machine is gone
     if (field == 22) return std::strtoull(f.c_str(), nullptr, 10);
+  }
   return 0;
 }
 

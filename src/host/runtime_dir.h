@@ -16,7 +16,8 @@ namespace cpustop::host {
 
 // The directory that holds the machines of user uid.
 std::string runtime_base(uid_t uid);
-// Field 22 of /proc/<pid>/stat (clock ticks after the host booted); 0 if there is no such process.
+// Field 22 of /proc/<pid>/stat (clock ticks after the host booted); 0 if there is no such process
+// or it has exited (a zombie).
 unsigned long long process_start_time(pid_t pid);
 // The comm of a real process ("" if gone).
 std::string process_comm(pid_t pid);
