@@ -154,9 +154,11 @@ void set_state(multi_stop_data* msdata, multi_stop_state newstate) {
     std::fprintf(stderr, "BUG: multi_stop state %u -> %u\n", old, newstate);
     std::abort();
   }
-  // Reset ack counter, then publish the state.
+  // Reset ack counter, then publish the state. seq_cst, not release: the store must be visible
+  // before `sleepers` is read, or a waiter that has just gone to sleep is never woken (x86 lets a
+  // load pass a release store; models/multi_cpu_stop.pml, BROKEN_SLEEPERS_READ_EARLY).
   msdata->thread_ack.store(static_cast<int>(msdata->num_threads), std::memory_order_relaxed);
-  msdata->state.store(newstate, std::memory_order_release);
+  msdata->state.store(newstate, std::memory_order_seq_cst);
   if (msdata->sleepers.load(std::memory_order_seq_cst)) arch::futex_wake(&msdata->state, INT32_MAX);
 }
 
