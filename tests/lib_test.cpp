@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cpustop/cpumask.h"
+#include "kernel/task.h"
 #include "lib/atomic_cpumask.h"
 
 namespace cpustop {
@@ -157,6 +158,23 @@ TEST(atomic_cpumask, set_clear_load_and_store) {
   a.store({});
   EXPECT_TRUE(a.load().empty());
   EXPECT_EQ(a.weight(), 0u);
+}
+
+// The letters of the kernel's task_state_index()/task_index_to_char(), for ps and sched_switch.
+TEST(task_state, letters_are_the_kernels) {
+  auto letter = [](unsigned state, unsigned exit_state = 0) {
+    return task_index_to_char(__task_state_index(state, exit_state));
+  };
+  EXPECT_EQ(letter(TASK_RUNNING), 'R');
+  EXPECT_EQ(letter(TASK_WAKING), 'R');
+  EXPECT_EQ(letter(TASK_NEW), 'R');
+  EXPECT_EQ(letter(TASK_INTERRUPTIBLE), 'S');
+  EXPECT_EQ(letter(TASK_UNINTERRUPTIBLE), 'D');
+  EXPECT_EQ(letter(TASK_IDLE), 'I');
+  EXPECT_EQ(letter(TASK_PARKED), 'P');
+  EXPECT_EQ(letter(TASK_DEAD, EXIT_ZOMBIE), 'Z');
+  EXPECT_EQ(letter(TASK_DEAD, EXIT_DEAD), 'X');
+  EXPECT_EQ(letter(TASK_RUNNING, EXIT_ZOMBIE), 'Z');
 }
 
 }  // namespace
