@@ -4,7 +4,7 @@
  *
  * Each step is named after the function of stop_machine.cpp it models. The caller publishes
  * PREPARE and queues the work; each participant starts with curstate NONE, waits for the state
- * to change (stop_machine_wait_state: spin, then sleep on the state word), acts on the new state
+ * to change (stop_machine_yield: spin, then sleep on the state word), acts on the new state
  * (DISABLE_IRQ: interrupts off; RUN: fn, on the active CPUs only) and acks it; the last to ack a
  * state publishes the next one (set_state: reset thread_ack, then publish, then wake sleepers).
  *
@@ -134,12 +134,12 @@ progress_ack: skip
 }
 
 /*
- * stop_machine_wait_state(): spin on the state word (cpu_relax) for a while, then sleep on it
- * (sleepers++, futex_wait(&state, curstate), sleepers--). The spin bound is abstracted as a free
- * choice; futex_wait's 1 ms timeout is left out, since the protocol must not need it. The
- * re-read of the state before futex_wait is folded into futex_wait's own check.
+ * stop_machine_yield(): spin on the state word (cond_spin) for a while, then sleep on it
+ * (sleepers++, cond_block(&state, curstate, COND_FOREVER), sleepers--). The spin budget is
+ * abstracted as a free choice. The re-read of the state before cond_block is folded into the
+ * futex's own check of the word.
  */
-inline stop_machine_wait_state(cpu)
+inline stop_machine_yield(cpu)
 {
 	do
 	:: atomic { state != curstate -> newstate = state }; break
@@ -164,7 +164,7 @@ inline multi_cpu_stop(cpu)
 	do
 	:: curstate == MULTI_STOP_EXIT -> break
 	:: else ->
-		stop_machine_wait_state(cpu);
+		stop_machine_yield(cpu);
 		if
 		:: newstate != curstate ->
 			d_step { curstate = newstate; newstate = 0; acked[cpu] = 0 }

@@ -34,7 +34,7 @@
  *                that never comes; otherwise every caller returned
  *   progress     each work a stopper finishes is progress (pan -l: no cycle without one)
  *   ltl          all_callers_return: every caller returns
- * The model has no busy loops (spinning on stop_cpus_in_progress is a wait: it changes nothing),
+ * The model has no busy loops (waiting for stop_cpus_in_progress to clear changes nothing),
  * so the liveness checks need no fairness assumption.
  */
 
@@ -103,9 +103,9 @@ inline __cpu_stop_queue_work(c, w)
 #endif
 }
 
-/* spin_while(stop_cpus_in_progress), preemption enabled. Spinning changes nothing, so it is
+/* cond_wait(!stop_cpus_in_progress), preemption enabled. Spinning changes nothing, so it is
  * modelled as a wait: the model has no busy loops and liveness needs no fairness assumption. */
-inline spin_while_stop_cpus_in_progress()
+inline cond_wait_stop_cpus_not_in_progress()
 {
 	!stop_cpus_in_progress
 }
@@ -120,7 +120,7 @@ inline cpu_stop_queue_two_works(cpu1, cpu2, w)
 		if
 		:: stop_cpus_in_progress ->
 			d_step { stopper_lock[cpu1] = 0; preempt_off[mycpu] = NOBODY }
-			spin_while_stop_cpus_in_progress()
+			cond_wait_stop_cpus_not_in_progress()
 		:: else ->
 			d_step { __cpu_stop_queue_work(cpu1, w); stopper_lock[cpu1] = 0 }
 			atomic {
@@ -150,7 +150,7 @@ inline cpu_stop_queue_two_works(cpu1, cpu2, w)
 			fi
 		}
 		if
-		:: retry -> retry = 0; spin_while_stop_cpus_in_progress()
+		:: retry -> retry = 0; cond_wait_stop_cpus_not_in_progress()
 		:: else -> break
 		fi
 #endif
