@@ -45,33 +45,33 @@ class cpumask {
 
   constexpr void set(unsigned cpu) {
     if (cpu >= NR_CPUS) return;
-    if (cpu / 64 >= nw_) grow(cpu / 64 + 1);
+    if (cpu / 64 >= words()) grow(cpu / 64 + 1);
     bits_[cpu / 64] |= bit(cpu);
   }
   constexpr void clear(unsigned cpu) {
-    if (cpu < NR_CPUS && cpu / 64 < nw_) bits_[cpu / 64] &= ~bit(cpu);
+    if (cpu < NR_CPUS && cpu / 64 < words()) bits_[cpu / 64] &= ~bit(cpu);
   }
   constexpr bool test(unsigned cpu) const {
-    return cpu < NR_CPUS && cpu / 64 < nw_ && (bits_[cpu / 64] & bit(cpu)) != 0;
+    return cpu < NR_CPUS && cpu / 64 < words() && (bits_[cpu / 64] & bit(cpu)) != 0;
   }
   constexpr void clear_all() { nw_ = 0; }
   constexpr unsigned weight() const {
     unsigned w = 0;
-    for (unsigned i = 0; i < nw_; i++) w += static_cast<unsigned>(std::popcount(bits_[i]));
+    for (unsigned i = 0; i < words(); i++) w += static_cast<unsigned>(std::popcount(bits_[i]));
     return w;
   }
   constexpr bool empty() const {
-    for (unsigned i = 0; i < nw_; i++)
+    for (unsigned i = 0; i < words(); i++)
       if (bits_[i]) return false;
     return true;
   }
   // First set CPU >= from, or NR_CPUS.
   constexpr unsigned next(unsigned from) const {
     unsigned w = from / 64;
-    if (w >= nw_) return NR_CPUS;
+    if (w >= words()) return NR_CPUS;
     std::uint64_t b = bits_[w] & (~std::uint64_t{0} << (from % 64));
     while (!b) {
-      if (++w >= nw_) return NR_CPUS;
+      if (++w >= words()) return NR_CPUS;
       b = bits_[w];
     }
     return w * 64 + static_cast<unsigned>(std::countr_zero(b));
@@ -79,53 +79,53 @@ class cpumask {
   constexpr unsigned first() const { return next(0); }
   // Highest set CPU, or NR_CPUS when empty.
   constexpr unsigned last() const {
-    for (unsigned w = nw_; w-- > 0;)
+    for (unsigned w = words(); w-- > 0;)
       if (bits_[w]) return w * 64 + 63 - static_cast<unsigned>(std::countl_zero(bits_[w]));
     return NR_CPUS;
   }
 
   constexpr cpumask operator&(const cpumask& o) const {
     cpumask r;
-    r.nw_ = std::min(nw_, o.nw_);
-    for (unsigned i = 0; i < r.nw_; i++) r.bits_[i] = bits_[i] & o.bits_[i];
+    r.nw_ = std::min(words(), o.words());
+    for (unsigned i = 0; i < r.words(); i++) r.bits_[i] = bits_[i] & o.bits_[i];
     return r;
   }
   constexpr cpumask operator|(const cpumask& o) const {
-    const cpumask& big = nw_ >= o.nw_ ? *this : o;
-    const cpumask& small = nw_ >= o.nw_ ? o : *this;
+    const cpumask& big = words() >= o.words() ? *this : o;
+    const cpumask& small = words() >= o.words() ? o : *this;
     cpumask r = big;
-    for (unsigned i = 0; i < small.nw_; i++) r.bits_[i] |= small.bits_[i];
+    for (unsigned i = 0; i < small.words(); i++) r.bits_[i] |= small.bits_[i];
     return r;
   }
   // this & ~o
   constexpr cpumask andnot(const cpumask& o) const {
     cpumask r = *this;
-    for (unsigned i = 0, n = std::min(nw_, o.nw_); i < n; i++) r.bits_[i] &= ~o.bits_[i];
+    for (unsigned i = 0, n = std::min(words(), o.words()); i < n; i++) r.bits_[i] &= ~o.bits_[i];
     return r;
   }
   constexpr bool intersects(const cpumask& o) const {
-    for (unsigned i = 0, n = std::min(nw_, o.nw_); i < n; i++)
+    for (unsigned i = 0, n = std::min(words(), o.words()); i < n; i++)
       if (bits_[i] & o.bits_[i]) return true;
     return false;
   }
   constexpr bool subset_of(const cpumask& o) const {
-    for (unsigned i = 0; i < nw_; i++)
-      if (bits_[i] & ~(i < o.nw_ ? o.bits_[i] : 0)) return false;
+    for (unsigned i = 0; i < words(); i++)
+      if (bits_[i] & ~(i < o.words() ? o.bits_[i] : 0)) return false;
     return true;
   }
   // First CPU set in both, or NR_CPUS.
   constexpr unsigned first_and(const cpumask& o) const {
-    for (unsigned i = 0, n = std::min(nw_, o.nw_); i < n; i++)
+    for (unsigned i = 0, n = std::min(words(), o.words()); i < n; i++)
       if (std::uint64_t b = bits_[i] & o.bits_[i])
         return i * 64 + static_cast<unsigned>(std::countr_zero(b));
     return NR_CPUS;
   }
   constexpr bool operator==(const cpumask& o) const {
-    unsigned n = std::min(nw_, o.nw_);
+    unsigned n = std::min(words(), o.words());
     for (unsigned i = 0; i < n; i++)
       if (bits_[i] != o.bits_[i]) return false;
-    const cpumask& longer = nw_ > n ? *this : o;
-    for (unsigned i = n; i < longer.nw_; i++)
+    const cpumask& longer = words() > n ? *this : o;
+    for (unsigned i = n; i < longer.words(); i++)
       if (longer.bits_[i]) return false;
     return true;
   }
@@ -147,8 +147,13 @@ class cpumask {
   friend class atomic_cpumask;
   static constexpr unsigned kWords = NR_CPUS / 64;
   static constexpr std::uint64_t bit(unsigned cpu) { return std::uint64_t{1} << (cpu % 64); }
+  // nw_, with the bound the compiler cannot see (it warns of out-of-bounds reads otherwise).
+  constexpr unsigned words() const {
+    if (nw_ > kWords) __builtin_unreachable();
+    return nw_;
+  }
   constexpr void copy_words(const cpumask& o) {
-    for (unsigned i = 0; i < nw_; i++) bits_[i] = o.bits_[i];
+    for (unsigned i = 0; i < words(); i++) bits_[i] = o.bits_[i];
   }
   constexpr void grow(unsigned nw) {
     for (unsigned i = nw_; i < nw; i++) bits_[i] = 0;

@@ -32,19 +32,19 @@ class atomic_cpumask {
   }
   cpumask load() const {
     cpumask m;
-    m.nw_ = nw_.load(std::memory_order_acquire);
+    m.nw_ = words();
     for (unsigned i = 0; i < m.nw_; i++) m.bits_[i] = w_[i].load(std::memory_order_acquire);
     return m;
   }
   unsigned weight() const {
-    unsigned n = 0, nw = nw_.load(std::memory_order_acquire);
+    unsigned n = 0, nw = words();
     for (unsigned i = 0; i < nw; i++)
       n += static_cast<unsigned>(std::popcount(w_[i].load(std::memory_order_acquire)));
     return n;
   }
   // First set CPU, or NR_CPUS.
   unsigned first() const {
-    unsigned nw = nw_.load(std::memory_order_acquire);
+    unsigned nw = words();
     for (unsigned i = 0; i < nw; i++)
       if (std::uint64_t b = w_[i].load(std::memory_order_acquire))
         return i * 64 + static_cast<unsigned>(std::countr_zero(b));
@@ -53,8 +53,7 @@ class atomic_cpumask {
   // Replaces the whole mask. Not atomic as a whole, and not to race set() or clear(): for boot
   // and shutdown.
   void store(const cpumask& m) {
-    unsigned old = nw_.load(std::memory_order_relaxed);
-    for (unsigned i = 0; i < std::max(old, m.nw_); i++)
+    for (unsigned i = 0, n = std::max(words(), m.words()); i < n; i++)
       w_[i].store(i < m.nw_ ? m.bits_[i] : 0, std::memory_order_release);
     nw_.store(m.nw_, std::memory_order_release);
   }
@@ -62,6 +61,11 @@ class atomic_cpumask {
  private:
   static constexpr unsigned kWords = NR_CPUS / 64;
   static constexpr std::uint64_t bit(unsigned cpu) { return std::uint64_t{1} << (cpu % 64); }
+  unsigned words() const {
+    unsigned nw = nw_.load(std::memory_order_acquire);
+    if (nw > kWords) __builtin_unreachable();
+    return nw;
+  }
   std::atomic<unsigned> nw_{0};  // words that may hold set bits; all beyond are zero
   std::atomic<std::uint64_t> w_[kWords] = {};
 };
