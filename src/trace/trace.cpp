@@ -213,9 +213,8 @@ std::vector<trace_event_ref> trace_snapshot_events(const trace_snapshot& s) {
       });
     }
   }
-  std::stable_sort(out.begin(), out.end(), [](const trace_event_ref& a, const trace_event_ref& b) {
-    return a.ts < b.ts;
-  });
+  std::stable_sort(out.begin(), out.end(),
+                   [](const trace_event_ref& a, const trace_event_ref& b) { return a.ts < b.ts; });
   return out;
 }
 

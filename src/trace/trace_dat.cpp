@@ -96,14 +96,15 @@ std::string kallsyms(const trace_snapshot& s) {
   return out;
 }
 
+// As trace-cmd record saves per_cpu/cpuN/stats: entries left unread (none: all are in the file),
+// events lost to overwriting, events read into the file.
 std::string cpustat(unsigned cpu, const trace_cpu_pages& c) {
   char buf[256];
   std::snprintf(buf, sizeof(buf),
-                "CPU: %u\nentries: %llu\noverrun: %llu\ncommit overrun: 0\nbytes: %zu\n"
+                "CPU: %u\nentries: 0\noverrun: %llu\ncommit overrun: 0\nbytes: %zu\n"
                 "dropped events: 0\nread events: %llu\n",
-                cpu, static_cast<unsigned long long>(c.stats.entries),
-                static_cast<unsigned long long>(c.stats.overrun), c.pages.size() * BUF_PAGE_SIZE,
-                static_cast<unsigned long long>(c.stats.written - c.stats.overrun));
+                cpu, static_cast<unsigned long long>(c.stats.overrun),
+                c.pages.size() * BUF_PAGE_SIZE, static_cast<unsigned long long>(c.stats.entries));
   return std::string(buf) + '\0';
 }
 
@@ -169,8 +170,8 @@ std::string trace_export_dat(const trace_snapshot& s) {
       std::size_t at = w.out.size();
       w.bytes(&pg, sizeof(pg));
       // What lies beyond the commit is stale: zero it, so that the file says nothing more.
-      std::size_t used = BUF_PAGE_HDR_SIZE + (pg.commit & RB_COMMIT_MASK) +
-                         (pg.commit & RB_MISSED_STORED ? 8 : 0);
+      std::size_t used =
+          BUF_PAGE_HDR_SIZE + (pg.commit & RB_COMMIT_MASK) + (pg.commit & RB_MISSED_STORED ? 8 : 0);
       std::memset(w.out.data() + at + used, 0, BUF_PAGE_SIZE - used);
     }
   return w.out;

@@ -60,7 +60,7 @@ void* trace_event_buffer_reserve(trace_event_buffer* fb, const trace_event_call*
   __preempt_count_add(1);
   int cpu = ti->cpu.load(std::memory_order_relaxed);
   unsigned idx = cpu >= 0 && static_cast<unsigned>(cpu) < tr->nr_cpus ? static_cast<unsigned>(cpu)
-                                                                       : tr->nr_cpus;
+                                                                      : tr->nr_cpus;
   fb->ring = tr->rings[idx].get();
   auto* ent = static_cast<trace_entry*>(fb->ring->lock_reserve(size, &fb->irq_flags));
   __preempt_count_sub(1);

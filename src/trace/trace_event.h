@@ -56,8 +56,9 @@ enum class trace_json_kind : std::uint8_t {
 struct trace_json_map {
   trace_json_kind kind = trace_json_kind::instant;
   const char* name_field = nullptr;
-  const char* cpu_field = nullptr;  // the slice belongs to this CPU's hotplug track, not the recorder's
-  bool text_marker = false;         // also a tracing_mark_write B|pid|name / E|pid in ftrace text
+  const char* cpu_field =
+      nullptr;               // the slice belongs to this CPU's hotplug track, not the recorder's
+  bool text_marker = false;  // also a tracing_mark_write B|pid|name / E|pid in ftrace text
 };
 
 struct trace_seq;
@@ -100,8 +101,7 @@ struct trace_arg {
     const void* v;
   };
   template <class T>
-    requires std::is_integral_v<T>
-  trace_arg(T x) : kind(std::is_signed_v<T> ? sint : uint) {
+  requires std::is_integral_v<T> trace_arg(T x) : kind(std::is_signed_v<T> ? sint : uint) {
     if constexpr (std::is_signed_v<T>)
       s = x;
     else

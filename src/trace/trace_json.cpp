@@ -13,7 +13,7 @@ namespace cpustop {
 
 namespace {
 
-constexpr int PID = 1;            // the machine, as one process
+constexpr int PID = 1;             // the machine, as one process
 constexpr int CPUHP_TRACK = 1000;  // + cpu: the hotplug states run for that CPU
 
 std::string esc(const std::string& s) {
@@ -102,8 +102,8 @@ std::string trace_export_json(const trace_snapshot& s) {
   std::map<unsigned, running> on_cpu;
   std::map<unsigned, u64> first_ts;
   std::map<int, std::vector<open_slice>> open;  // per track, innermost last
-  std::map<long long, unsigned> runnable;        // pid -> CPU, for the runnable tasks
-  std::map<unsigned, long long> counted;         // CPU -> runnable tasks last emitted
+  std::map<long long, unsigned> runnable;       // pid -> CPU, for the runnable tasks
+  std::map<unsigned, long long> counted;        // CPU -> runnable tasks last emitted
   struct pending_flow {
     unsigned id, dest;
   };
@@ -120,8 +120,8 @@ std::string trace_export_json(const trace_snapshot& s) {
       if (it != counted.end() && it->second == n) continue;
       counted[cpu] = n;
       j.ev("\"ph\":\"C\",\"pid\":" + std::to_string(PID) + ",\"ts\":" + us(ts) +
-           ",\"name\":\"runnable CPU " + std::to_string(cpu) + "\",\"args\":{\"tasks\":" +
-           std::to_string(n) + "}");
+           ",\"name\":\"runnable CPU " + std::to_string(cpu) +
+           "\",\"args\":{\"tasks\":" + std::to_string(n) + "}");
     }
   };
   auto flow = [&](const char* ph, unsigned id, unsigned tid, u64 ts) {
@@ -144,7 +144,8 @@ std::string trace_export_json(const trace_snapshot& s) {
         u64 since = cur.pid == prev ? cur.since : first_ts[r.cpu];
         if (prev > 0)
           j.slice(track, since, r.ts, str(r, "prev_comm"),
-                  "\"pid\":" + std::to_string(prev) + ",\"prio\":" + std::to_string(num(r, "prev_prio")));
+                  "\"pid\":" + std::to_string(prev) +
+                      ",\"prio\":" + std::to_string(num(r, "prev_prio")));
         long long state = num(r, "prev_state", 0);
         if (state & 0xff) runnable.erase(prev);  // blocked (R and R+ stay runnable)
         cur = {num(r, "next_pid"), str(r, "next_comm"), num(r, "next_prio"), r.ts};
@@ -181,8 +182,10 @@ std::string trace_export_json(const trace_snapshot& s) {
         break;
       }
       case trace_json_kind::begin: {
-        const trace_event_field* f = m.name_field ? trace_find_field(r.call, m.name_field) : nullptr;
-        open[track].push_back({r.call, r.ts, f ? trace_field_text(*f, r.ent) : trace_event_output(r)});
+        const trace_event_field* f =
+            m.name_field ? trace_find_field(r.call, m.name_field) : nullptr;
+        open[track].push_back(
+            {r.call, r.ts, f ? trace_field_text(*f, r.ent) : trace_event_output(r)});
         break;
       }
       case trace_json_kind::end: {
@@ -192,7 +195,8 @@ std::string trace_export_json(const trace_snapshot& s) {
           if (it->call->fields.data() != r.call->fields.data() &&
               std::string_view(it->call->system) != r.call->system)
             continue;
-          j.slice(track, it->begin, r.ts, it->name, "\"fields\":\"" + esc(trace_event_output(r)) + "\"");
+          j.slice(track, it->begin, r.ts, it->name,
+                  "\"fields\":\"" + esc(trace_event_output(r)) + "\"");
           stack.erase(std::next(it).base());
           break;
         }

@@ -18,9 +18,10 @@ const char* const common_fields =
 std::string line_prefix(const trace_snapshot& s, const trace_event_ref& r) {
   u64 usecs = (r.ts + 500) / 1000;  // rounded, as ftrace's ns2usecs()
   char buf[128];
-  std::snprintf(buf, sizeof(buf), "%16s-%-7d [%03u] %s %5llu.%06llu: ",
-                trace_comm_of(s, r.ent->pid).c_str(), r.ent->pid, r.cpu,
-                trace_lat_flags(r.ent).c_str(), static_cast<unsigned long long>(usecs / 1000000),
+  std::snprintf(buf, sizeof(buf),
+                "%16s-%-7d [%03u] %s %5llu.%06llu: ", trace_comm_of(s, r.ent->pid).c_str(),
+                r.ent->pid, r.cpu, trace_lat_flags(r.ent).c_str(),
+                static_cast<unsigned long long>(usecs / 1000000),
                 static_cast<unsigned long long>(usecs % 1000000));
   return buf;
 }

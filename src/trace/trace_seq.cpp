@@ -29,7 +29,8 @@ void put(trace_seq* s, const char* spec, const trace_arg& a, char conv, int long
       break;
     }
     case 'c':
-      std::snprintf(buf, sizeof(buf), spec, static_cast<int>(a.kind == trace_arg::sint ? a.s : a.u));
+      std::snprintf(buf, sizeof(buf), spec,
+                    static_cast<int>(a.kind == trace_arg::sint ? a.s : a.u));
       break;
     case 's': {
       const char* str = a.kind == trace_arg::str && a.p ? a.p : "(null)";

@@ -63,7 +63,8 @@ void trace_sym_use(const std::map<unsigned long, std::string>* table) {
 std::string trace_sym_name(unsigned long addr, unsigned long* start) {
   if (sym_table) {
     auto it = sym_table->upper_bound(addr);
-    if (it != sym_table->begin() && (--it, std::next(it) != sym_table->end() || it->first == addr)) {
+    if (it != sym_table->begin() &&
+        (--it, std::next(it) != sym_table->end() || it->first == addr)) {
       if (start) *start = it->first;
       return it->second;
     }

@@ -20,17 +20,15 @@ inline constexpr std::uint32_t TRACEPOINT_RING = 1u << 16;
 #define TP_ARGS(...) __VA_ARGS__
 #define PARAMS(...) __VA_ARGS__
 
-#define DECLARE_TRACE(name, proto, args)                                                  \
-  extern "C" tracepoint_key cpustop_##name##_semaphore;                                   \
-  void __trace_##name(proto);                                                             \
-  inline bool trace_##name##_enabled() {                                                  \
-    return __builtin_expect(                                                              \
-        cpustop_##name##_semaphore.load(std::memory_order_relaxed) != 0, 0);              \
-  }                                                                                       \
-  inline void trace_##name(proto) {                                                       \
-    if (__builtin_expect(cpustop_##name##_semaphore.load(std::memory_order_relaxed) != 0, \
-                         0))                                                              \
-      __trace_##name(args);                                                               \
+#define DECLARE_TRACE(name, proto, args)                                                         \
+  extern "C" tracepoint_key cpustop_##name##_semaphore;                                          \
+  void __trace_##name(proto);                                                                    \
+  inline bool trace_##name##_enabled() {                                                         \
+    return __builtin_expect(cpustop_##name##_semaphore.load(std::memory_order_relaxed) != 0, 0); \
+  }                                                                                              \
+  inline void trace_##name(proto) {                                                              \
+    if (__builtin_expect(cpustop_##name##_semaphore.load(std::memory_order_relaxed) != 0, 0))    \
+      __trace_##name(args);                                                                      \
   }
 
 }  // namespace cpustop

@@ -15,7 +15,8 @@ struct boot_options {
   unsigned hz = 1000;
   std::string stop_init = "linux";
   std::string topology;
-  std::vector<std::string> trace_files;  // --trace FILE: every event, in the format its extension names
+  std::vector<std::string>
+      trace_files;  // --trace FILE: every event, in the format its extension names
   boot_params params() const;
 };
 

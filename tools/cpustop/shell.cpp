@@ -142,7 +142,8 @@ int shell::run(const std::vector<std::string>& a) {
     return 0;
   }
   if (cmd == "trace")
-    return trace_command(a, out_, err_, [this](const std::vector<std::string>& v) { return run(v); });
+    return trace_command(a, out_, err_,
+                         [this](const std::vector<std::string>& v) { return run(v); });
   if (cmd == "help") {
     out_ << "commands: ps [-e] | spawn NAME [-c LIST] [--policy P] [--prio N] [--nice N] | kill "
             "PID\n"

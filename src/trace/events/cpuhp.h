@@ -1,5 +1,7 @@
 // CPU hotplug state callbacks, with the kernel's fields and formats
 // (include/trace/events/cpuhp.h). Read once per pass: no include guard.
+// Laid out as the kernel lays out its event definitions, not as clang-format would.
+// clang-format off
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM cpuhp
 
@@ -38,3 +40,4 @@ TRACE_EVENT(cpuhp_exit,
   TP_printk(" cpu: %04u  state: %3d step: %3d ret: %d",
     __entry->cpu, __entry->state, __entry->idx, __entry->ret),
   TP_json(end, nullptr, "cpu"))
+// clang-format on

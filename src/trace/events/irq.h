@@ -1,5 +1,7 @@
 // Softirq events, with the kernel's fields and formats (include/trace/events/irq.h).
 // Read once per pass: no include guard.
+// Laid out as the kernel lays out its event definitions, not as clang-format would.
+// clang-format off
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM irq
 
@@ -20,3 +22,4 @@ DEFINE_EVENT(softirq, softirq_entry, TP_PROTO(unsigned int vec_nr), TP_ARGS(vec_
   TP_json(begin))
 DEFINE_EVENT(softirq, softirq_exit, TP_PROTO(unsigned int vec_nr), TP_ARGS(vec_nr),
   TP_json(end))
+// clang-format on

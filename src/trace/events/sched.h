@@ -1,5 +1,7 @@
 // The scheduler's events, with the kernel's fields and formats (include/trace/events/sched.h).
 // Read once per pass by trace/events.h and trace/events.cpp: no include guard on purpose.
+// Laid out as the kernel lays out its event definitions, not as clang-format would.
+// clang-format off
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM sched
 
@@ -139,3 +141,4 @@ TRACE_EVENT(sched_process_exit,
     __entry->group_dead = true;),
   TP_printk("comm=%s pid=%d prio=%d group_dead=%s",
     __entry->comm, __entry->pid, __entry->prio, __entry->group_dead ? "true" : "false"))
+// clang-format on

@@ -1,5 +1,7 @@
 // cpustop's stopper events (the kernel has none): a work queued on a CPU's stopper, and its
 // function starting and finishing on migration/N. Read once per pass: no include guard.
+// Laid out as the kernel lays out its event definitions, not as clang-format would.
+// clang-format off
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM stop
 
@@ -38,3 +40,4 @@ TRACE_EVENT(cpu_stop_finish,
     __entry->ret = ret;),
   TP_printk("fn=%ps ret=%d", __entry->fn, __entry->ret),
   TP_json(end, "fn", nullptr, true))
+// clang-format on

@@ -1,5 +1,7 @@
 // Workqueue execution events, with the kernel's fields and formats
 // (include/trace/events/workqueue.h). Read once per pass: no include guard.
+// Laid out as the kernel lays out its event definitions, not as clang-format would.
+// clang-format off
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM workqueue
 
@@ -20,3 +22,4 @@ DEFINE_EVENT(workqueue_execute, workqueue_execute_start,
 DEFINE_EVENT(workqueue_execute, workqueue_execute_end,
   TP_PROTO(const void* work, unsigned long function), TP_ARGS(work, function),
   TP_json(end, "function"))
+// clang-format on
