@@ -287,6 +287,71 @@ TEST_P(tracing_small_ring, a_full_ring_overwrites_its_oldest_page_and_counts_the
   EXPECT_NE(report.find(dropped), std::string::npos) << dropped;
 }
 
+TEST_P(tracing_small_ring, a_clear_forgets_and_losses_count_from_it) {
+  ASSERT_EQ(trace_event_enable("stop:cpu_stop_finish"), 0);
+  auto burst = [](int from, int n) {
+    run_task(
+        [=] {
+          for (int i = from; i < from + n; i++) trace_cpu_stop_finish(nullptr, i);
+        },
+        on_cpu(0));
+  };
+  burst(0, 2000);
+  trace_clear();
+  burst(5000, 10);
+  std::vector<trace_cpu_stat> st = trace_stats();
+  EXPECT_EQ(st[0].entries, 10u);
+  EXPECT_EQ(st[0].overrun, 0u);
+  std::vector<std::string> rets;
+  for (const trace_record& r : events_named("cpu_stop_finish"))
+    rets.push_back(r.fields.substr(r.fields.find("ret=") + 4));
+  ASSERT_EQ(rets.size(), 10u);
+  for (int i = 0; i < 10; i++)
+    EXPECT_EQ(rets[static_cast<std::size_t>(i)], std::to_string(5000 + i));
+  burst(6000, 2000);
+  trace_event_enable("all", false);
+  st = trace_stats();
+  EXPECT_EQ(st[0].written, 2010u) << "losses count from the clear, exactly";
+  EXPECT_GT(st[0].overrun, 0u);
+}
+
+// Every CPU records as fast as it can while snapshots and clears come from outside: each
+// snapshot holds whole records, in each CPU's order.
+TEST_P(tracing_small_ring, snapshots_while_every_cpu_records_stay_whole) {
+  ASSERT_EQ(trace_event_enable("stop:cpu_stop_finish"), 0);
+  std::atomic<bool> stop{false};
+  std::vector<pid_t> writers;
+  for (unsigned c = 0; c < ncpus(); c++)
+    writers.push_back(spawn(
+        "writer",
+        [&stop] {
+          for (int i = 0; !stop.load(std::memory_order_relaxed); i++) {
+            trace_cpu_stop_finish(nullptr, i);
+            if (i % 64 == 0) cond_resched();
+          }
+        },
+        on_cpu(c)));
+  for (int round = 0; round < 40; round++) {
+    std::map<int, long> last_ret;
+    std::map<int, u64> last_ts;
+    for (const trace_record& r : trace_records()) {
+      ASSERT_EQ(r.event, "cpu_stop_finish") << r.fields;
+      ASSERT_EQ(r.fields.rfind("fn=0x0 ret=", 0), 0u) << r.fields;
+      long ret = std::stol(r.fields.substr(11));
+      if (last_ret.count(r.cpu)) {
+        EXPECT_GT(ret, last_ret[r.cpu]) << "cpu " << r.cpu;
+        EXPECT_GE(r.ts_ns, last_ts[r.cpu]) << "cpu " << r.cpu;
+      }
+      last_ret[r.cpu] = ret;
+      last_ts[r.cpu] = r.ts_ns;
+    }
+    if (round % 8 == 7) trace_clear();
+  }
+  stop = true;
+  for (pid_t p : writers) ASSERT_EQ(join(p, nullptr), 0);
+  trace_event_enable("all", false);
+}
+
 TEST_P(tracing, events_of_threads_outside_the_cpus_carry_the_host_thread) {
   char name[16] = {};
   pthread_getname_np(pthread_self(), name, sizeof(name));

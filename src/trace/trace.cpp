@@ -63,7 +63,8 @@ void trace_boot_init(unsigned nr_cpus) {
   tr->nr_cpus = nr_cpus;
   std::size_t pages = buffer_size_kb * 1024 / BUF_PAGE_SIZE;
   for (unsigned i = 0; i <= nr_cpus; i++)
-    tr->rings.push_back(std::make_unique<ring_buffer_per_cpu>(pages));
+    tr->rings.push_back(std::make_unique<ring_buffer_per_cpu>(pages, i == nr_cpus));
+  tr->cmdline_pid = std::make_unique<int[]>(nr_cpus + 1);
   delete global_trace.exchange(tr, std::memory_order_acq_rel);
 }
 
@@ -103,7 +104,7 @@ void trace_set_buffer_size_kb(std::size_t kb) {
 void trace_clear() {
   trace_array* tr = global_trace.load(std::memory_order_acquire);
   if (!tr) return;
-  for (auto& r : tr->rings) r->reset();
+  for (auto& r : tr->rings) r->clear();
 }
 
 std::vector<trace_cpu_stat> trace_stats() {
@@ -180,18 +181,24 @@ trace_snapshot trace_take_snapshot() {
   }
   // Pids the table lost to a collision are named by the comm fields of the records (comm and
   // pid, prev_comm and prev_pid, ...).
-  for (const trace_event_ref& r : trace_snapshot_events(s)) {
-    if (!r.call) continue;
-    for (const trace_event_field& f : r.call->fields) {
+  using comm_pid = std::pair<const trace_event_field*, const trace_event_field*>;
+  std::vector<std::vector<comm_pid>> pairs;
+  for (const trace_event_call* c : trace_event_list()) {
+    pairs.emplace_back();
+    for (const trace_event_field& f : c->fields) {
       std::string_view name = f.name;
       if (f.kind == trace_field_kind::number || !name.ends_with("comm")) continue;
       std::string pid_name = std::string(name.substr(0, name.size() - 4)) + "pid";
-      const trace_event_field* pf = trace_find_field(r.call, pid_name);
-      if (!pf) continue;
-      int pid = static_cast<int>(trace_field_number(*pf, r.ent));
-      if (pid > 0) s.comms.emplace(pid, trace_field_string(f, r.ent));
+      if (const trace_event_field* pf = trace_find_field(c, pid_name))
+        pairs.back().push_back({&f, pf});
     }
   }
+  trace_snapshot_for_each(s, [&](const trace_event_call* c, const trace_entry* ent) {
+    for (const auto& [cf, pf] : pairs[c->id - TRACE_EVENT_TYPE_BASE]) {
+      int pid = static_cast<int>(trace_field_number(*pf, ent));
+      if (pid > 0 && !s.comms.count(pid)) s.comms.emplace(pid, trace_field_string(*cf, ent));
+    }
+  });
   return s;
 }
 

@@ -22,6 +22,9 @@ void trace_boot_exit();
 struct trace_array {
   unsigned nr_cpus = 0;
   std::vector<std::unique_ptr<ring_buffer_per_cpu>> rings;  // nr_cpus + 1
+  // Per ring, under its lock: the pid whose comm was saved last, so that a run of one task's
+  // events saves it once.
+  std::unique_ptr<int[]> cmdline_pid;
 };
 extern std::atomic<trace_array*> global_trace;
 
@@ -50,6 +53,17 @@ struct trace_event_ref {
 };
 // The records of every ring, merged by time (lower CPU first on a tie), as trace-cmd reads them.
 std::vector<trace_event_ref> trace_snapshot_events(const trace_snapshot& s);
+// Calls fn(call, record) for every record cpustop knows, ring by ring, unsorted.
+template <class F>
+void trace_snapshot_for_each(const trace_snapshot& s, F&& fn) {
+  for (const trace_cpu_pages& c : s.cpus)
+    for (const buffer_data_page& pg : c.pages)
+      ring_buffer_page_for_each(pg, [&](const ring_buffer_event_view& ev) {
+        if (ev.len < sizeof(trace_entry)) return;
+        const auto* ent = static_cast<const trace_entry*>(ev.data);
+        if (const trace_event_call* call = trace_event_by_type(ent->type)) fn(call, ent);
+      });
+}
 
 // Reading a record's fields through its event's metadata.
 const trace_event_field* trace_find_field(const trace_event_call* call, std::string_view name);

@@ -73,17 +73,24 @@ struct writer {
 
 // Functions named by the records' pointer fields, and the step names noted for hotplug.
 std::string kallsyms(const trace_snapshot& s) {
+  std::vector<std::vector<const trace_event_field*>> pointers;
+  for (const trace_event_call* c : trace_event_list()) {
+    pointers.emplace_back();
+    for (const trace_event_field& f : c->fields)
+      if (f.kind == trace_field_kind::number && std::strchr(f.type, '*'))
+        pointers.back().push_back(&f);
+  }
+  std::set<unsigned long> addrs;
+  trace_snapshot_for_each(s, [&](const trace_event_call* c, const trace_entry* ent) {
+    for (const trace_event_field* f : pointers[c->id - TRACE_EVENT_TYPE_BASE])
+      addrs.insert(static_cast<unsigned long>(trace_field_number(*f, ent)));
+  });
   std::map<unsigned long, std::string> syms;
-  for (const trace_event_ref& r : trace_snapshot_events(s)) {
-    if (!r.call) continue;
-    for (const trace_event_field& f : r.call->fields) {
-      if (f.kind != trace_field_kind::number || !std::strchr(f.type, '*')) continue;
-      auto addr = static_cast<unsigned long>(trace_field_number(f, r.ent));
-      if (!addr) continue;
-      unsigned long start = addr;
-      std::string name = trace_sym_name(addr, &start);
-      syms.emplace(start, name);
-    }
+  for (unsigned long addr : addrs) {
+    if (!addr) continue;
+    unsigned long start = addr;
+    std::string name = trace_sym_name(addr, &start);
+    syms.emplace(start, name);
   }
   std::string out;
   char line[64];

@@ -151,7 +151,8 @@ inline constexpr std::size_t TRACE_STR_MAX = 64;          // a __string field, N
 struct trace_event_buffer {
   void* entry = nullptr;
   ring_buffer_per_cpu* ring = nullptr;  // the ring it is reserved in; nullptr: the stack
-  unsigned long irq_flags = 0;
+  bool shared = false;                  // the outside threads' ring, written under its lock
+  int irqs_off = 0;                     // as they were before the reserve
   bool usdt = false;
   alignas(8) unsigned char stack[TRACE_EVENT_MAX_SIZE];
 };

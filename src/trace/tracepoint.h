@@ -16,6 +16,23 @@ using tracepoint_key = std::atomic<std::uint32_t>;
 inline constexpr std::uint32_t TRACEPOINT_USDT_MASK = 0xffff;
 inline constexpr std::uint32_t TRACEPOINT_RING = 1u << 16;
 
+// One compare of the key in memory and a jump not taken. On x86 the asm does the compare, as the
+// compiler does not fold an atomic load into one.
+#if defined(__x86_64__)
+#define TRACEPOINT_CHECK(key, call)                                                  \
+  do {                                                                               \
+    asm goto("cmpl $0, %0\n\tjne %l[tracepoint_on]" : : "m"(key) : : tracepoint_on); \
+    break;                                                                           \
+  tracepoint_on:                                                                     \
+    [[unlikely]] call;                                                               \
+  } while (0)
+#else
+#define TRACEPOINT_CHECK(key, call)                                            \
+  do {                                                                         \
+    if (__builtin_expect((key).load(std::memory_order_relaxed) != 0, 0)) call; \
+  } while (0)
+#endif
+
 #define TP_PROTO(...) __VA_ARGS__
 #define TP_ARGS(...) __VA_ARGS__
 #define PARAMS(...) __VA_ARGS__
@@ -27,8 +44,7 @@ inline constexpr std::uint32_t TRACEPOINT_RING = 1u << 16;
     return __builtin_expect(cpustop_##name##_semaphore.load(std::memory_order_relaxed) != 0, 0); \
   }                                                                                              \
   inline void trace_##name(proto) {                                                              \
-    if (__builtin_expect(cpustop_##name##_semaphore.load(std::memory_order_relaxed) != 0, 0))    \
-      __trace_##name(args);                                                                      \
+    TRACEPOINT_CHECK(cpustop_##name##_semaphore, __trace_##name(args));                          \
   }
 
 }  // namespace cpustop
