@@ -49,38 +49,30 @@ double children_cpu_ns() {
   return ns(ru.ru_utime) + ns(ru.ru_stime);
 }
 
-struct samples {
-  std::vector<double> ours, peer;
-};
-
-// BENCH with the spread of both sides.
-void report_samples(const std::string& metric, const std::string& peer, const samples& s) {
-  auto [omin, omax] = std::minmax_element(s.ours.begin(), s.ours.end());
-  auto [pmin, pmax] = std::minmax_element(s.peer.begin(), s.peer.end());
-  double o = median(s.ours), p = median(s.peer);
-  fmt::print(
-      "BENCH {} ours_ns={:.2f} {}_ns={:.2f} ratio={:.3f} ours_min_ns={:.2f} ours_max_ns={:.2f} "
-      "{}_min_ns={:.2f} {}_max_ns={:.2f} rounds={}\n",
-      metric, o, peer, p, p > 0 ? o / p : 0.0, *omin, *omax, peer, *pmin, peer, *pmax,
-      s.ours.size());
+double ours_tracepoint(bool enabled) {
+  trace_event_enable("stop:cpu_stop_finish", enabled);
+  double ns = in_task([] {
+    double t0 = thread_cpu_ns();
+    for (int i = 0; i < N; i++) {
+      trace_cpu_stop_finish(&some_fn, i);
+      asm volatile("" ::: "memory");
+    }
+    return (thread_cpu_ns() - t0) / N;
+  });
+  trace_event_enable("stop:cpu_stop_finish", false);
+  trace_clear();
+  return ns;
 }
 
-double ours_tracepoint() {
-  double t0 = thread_cpu_ns();
-  for (int i = 0; i < N; i++) {
-    trace_cpu_stop_finish(&some_fn, i);
-    asm volatile("" ::: "memory");
-  }
-  return (thread_cpu_ns() - t0) / N;
-}
-
-double usdt_probe() {
-  double t0 = thread_cpu_ns();
-  for (int i = 0; i < N; i++) {
-    DTRACE_PROBE2(cpustop_bench, cpu_stop_finish, &some_fn, i);
-    asm volatile("" ::: "memory");
-  }
-  return (thread_cpu_ns() - t0) / N;
+double usdt_disabled() {
+  return in_task([] {
+    double t0 = thread_cpu_ns();
+    for (int i = 0; i < N; i++) {
+      DTRACE_PROBE2(cpustop_bench, cpu_stop_finish, &some_fn, i);
+      asm volatile("" ::: "memory");
+    }
+    return (thread_cpu_ns() - t0) / N;
+  });
 }
 
 double getppid_ns() {
@@ -90,35 +82,34 @@ double getppid_ns() {
   return (thread_cpu_ns() - t0) / M;
 }
 
-// tracefs's events/syscalls/sys_enter_getppid/enable, mounting tracefs if it is not; "" when out
-// of reach. unmount: set when this mounted it.
-std::string kernel_tracepoint_enable(bool* unmount) {
-  *unmount = false;
-  std::string enable = "/sys/kernel/tracing/events/syscalls/sys_enter_getppid/enable";
-  if (access(enable.c_str(), W_OK) == 0) return enable;
-  std::string dir = "/tmp/cpustop-tracefs";
-  std::system(("mkdir -p " + dir).c_str());
-  if (std::system(("mount -t tracefs nodev " + dir + " 2>/dev/null").c_str()) != 0) return "";
-  *unmount = true;
-  enable = dir + "/events/syscalls/sys_enter_getppid/enable";
-  return access(enable.c_str(), W_OK) == 0 ? enable : "";
+// tracefs's sys_enter_getppid/enable, mounting tracefs on first use when it is not mounted; ""
+// when out of reach.
+std::string tracefs_mount;
+std::string kernel_enable_file() {
+  static std::string enable = [] {
+    std::string e = "/sys/kernel/tracing/events/syscalls/sys_enter_getppid/enable";
+    if (access(e.c_str(), W_OK) == 0) return e;
+    std::string dir = "/tmp/cpustop-tracefs";
+    std::system(("mkdir -p " + dir).c_str());
+    if (std::system(("mount -t tracefs nodev " + dir + " 2>/dev/null").c_str()) != 0)
+      return std::string();
+    tracefs_mount = dir;
+    e = dir + "/events/syscalls/sys_enter_getppid/enable";
+    return access(e.c_str(), W_OK) == 0 ? e : std::string();
+  }();
+  return enable;
 }
 
-// Enabled: ours recording, and the kernel's tracepoint as getppid's extra time, alternating.
-samples enabled_rounds(const std::string& enable) {
-  samples s;
-  for (int r = 0; r < 5; r++) {
-    trace_event_enable("stop:cpu_stop_finish");
-    s.ours.push_back(in_task(ours_tracepoint));
-    trace_event_enable("stop:cpu_stop_finish", false);
-    trace_clear();
-    double off = getppid_ns();
-    std::ofstream(enable) << "1";
-    double on = getppid_ns();
-    std::ofstream(enable) << "0";
-    s.peer.push_back(on - off);
-  }
-  return s;
+// One round of the kernel's enabled-tracepoint cost (getppid with the event on, less getppid
+// with it off), or -1 when tracefs is out of reach.
+double kernel_tracepoint_enabled() {
+  std::string enable = kernel_enable_file();
+  if (enable.empty()) return -1;
+  double off = getppid_ns();
+  std::ofstream(enable) << "1";
+  double on = getppid_ns();
+  std::ofstream(enable) << "0";
+  return std::max(on - off, 0.0);
 }
 
 // Rings full of scheduler events: two tasks on CPU 0 waking each other in turn (sched_waking,
@@ -159,64 +150,54 @@ std::uint64_t fill_rings() {
 }
 
 int run() {
-  section("tracepoint: cost of one call site, ns");
-  samples off;
+  std::vector<spread> off, on, dat;
   {
     boot_params p;
     p.nr_cpus = 1;
     machine m(p);
     if (!m.ok()) return 1;
-    for (int r = 0; r < 5; r++) {
-      off.ours.push_back(in_task(ours_tracepoint));
-      off.peer.push_back(in_task(usdt_probe));
-    }
-    fmt::print("disabled {:.2f} (USDT probe {:.2f})\n", median(off.ours), median(off.peer));
-    report_samples("tracepoint_disabled", "usdt", off);
-
-    bool unmount;
-    std::string enable = kernel_tracepoint_enable(&unmount);
-    if (enable.empty()) {
-      fmt::print("enabled: kernel tracepoint not reachable (tracefs)\n");
-    } else {
-      samples on = enabled_rounds(enable);
-      fmt::print("enabled {:.1f} (kernel tracepoint enabled {:.1f})\n", median(on.ours),
-                 median(on.peer));
-      report_samples("tracepoint_enabled", "kernel_tracepoint", on);
-    }
-    if (unmount) std::system("umount /tmp/cpustop-tracefs 2>/dev/null");
+    off = compare("tracepoint_disabled", [] { return ours_tracepoint(false); },
+                  {{"usdt", usdt_disabled}});
+    on = compare("tracepoint_enabled", [] { return ours_tracepoint(true); },
+                 {{"kernel_tracepoint", kernel_tracepoint_enabled}});
+    if (!tracefs_mount.empty()) std::system(("umount " + tracefs_mount + " 2>/dev/null").c_str());
   }
 
-  section("trace.dat export: ns per event");
   trace_set_buffer_size_kb(32 * 1024);
   boot_params p;
   p.nr_cpus = 1;
   machine m(p);
   trace_set_buffer_size_kb(1024);
   if (!m.ok()) return 1;
-  std::uint64_t events = fill_rings();
+  auto events = static_cast<double>(fill_rings());
   std::string file = "/tmp/cpustop-bench-" + std::to_string(::getpid()) + ".dat";
-  samples dat;
-  bool have_trace_cmd = std::system("trace-cmd -h >/dev/null 2>&1") != 127 * 256;
-  for (int r = 0; r < 5; r++) {
-    double t0 = thread_cpu_ns();
-    std::string bytes = trace_export(trace_format::dat);
-    dat.ours.push_back((thread_cpu_ns() - t0) / static_cast<double>(events));
-    std::ofstream(file, std::ios::binary)
-        .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!have_trace_cmd) continue;
-    t0 = children_cpu_ns();
-    int st = std::system(("trace-cmd report " + file + " >/dev/null 2>&1").c_str());
-    if (st != 0) have_trace_cmd = false;
-    dat.peer.push_back((children_cpu_ns() - t0) / static_cast<double>(events));
-  }
+  dat = compare("trace_dat_export_per_event",
+                [&] {
+                  double t0 = thread_cpu_ns();
+                  std::string bytes = trace_export(trace_format::dat);
+                  double ns = (thread_cpu_ns() - t0) / events;
+                  std::ofstream(file, std::ios::binary)
+                      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+                  return ns;
+                },
+                {{"trace_cmd_report", [&] {
+                    double t0 = children_cpu_ns();
+                    int st = std::system(("trace-cmd report " + file + " >/dev/null 2>&1").c_str());
+                    return st == 0 ? (children_cpu_ns() - t0) / events : -1.0;
+                  }}});
   std::remove(file.c_str());
-  fmt::print("{} scheduler events: written at {:.1f} M events/s", events, 1e3 / median(dat.ours));
-  if (!have_trace_cmd || dat.peer.empty()) {
-    fmt::print(" (trace-cmd not available)\n");
-    return 0;
-  }
-  fmt::print(", trace-cmd report reads them at {:.2f} M events/s\n", 1e3 / median(dat.peer));
-  report_samples("trace_dat_export_per_event", "trace_cmd_report", dat);
+
+  section("tracepoint: cost of one call site, ns (thread CPU time)");
+  fmt::print("disabled {:.2f} (USDT probe {:.2f}); enabled {:.1f}{}\n", off[0].median(),
+             off[1].median(), on[0].median(),
+             on[1].measured() ? fmt::format(" (kernel tracepoint enabled {:.1f})", on[1].median())
+                              : std::string(" (kernel tracepoint: tracefs not available)"));
+  section("trace.dat export");
+  fmt::print(
+      "{:.0f} scheduler events written at {:.1f} M events/s{}\n", events, 1e3 / dat[0].median(),
+      dat[1].measured()
+          ? fmt::format("; trace-cmd report reads them at {:.2f} M events/s", 1e3 / dat[1].median())
+          : std::string(" (trace-cmd not available)"));
   return 0;
 }
 

@@ -58,6 +58,8 @@ void os_yield();
 void os_sleep_ns(std::uint64_t ns);
 // Writes to the process's standard error (the kernel console).
 void console_write(const char* s, std::size_t len);
+// Ends the process after a BUG or panic, leaving a core dump where the host allows one.
+[[noreturn]] void panic_halt();
 
 // ---- Logical CPUs ----------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ void kick_cpu(int cpu, cpu_hot* h) {
   u32 st = h->idle_state.load(std::memory_order_seq_cst);
   if (st == CPU_HALTED) {
     if (h->idle_state.compare_exchange_strong(st, CPU_POLLING, std::memory_order_seq_cst))
-      arch::futex_wake(&h->idle_state, 1);
+      cond_wake(&h->idle_state, 1);
   } else if (st == CPU_BUSY && preempt_model_current == preempt_model::full) {
     if (!h->irq_signalled.exchange(1, std::memory_order_acq_rel))
       arch::irq_raise(static_cast<unsigned>(cpu));
@@ -61,7 +61,7 @@ void wake_up_idle_cpu(int cpu) {
   cpu_hot* h = per_cpu_hot(static_cast<unsigned>(cpu));
   u32 st = CPU_HALTED;
   if (h->idle_state.compare_exchange_strong(st, CPU_POLLING, std::memory_order_seq_cst))
-    arch::futex_wake(&h->idle_state, 1);
+    cond_wake(&h->idle_state, 1);
 }
 
 void raise_irq_busy(int cpu, u32 reason, bool signal) {

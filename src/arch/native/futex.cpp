@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include <cstdlib>
 
 #include "arch/arch.h"
 
@@ -47,6 +48,10 @@ void console_write(const char* s, std::size_t len) {
     s += n;
     len -= static_cast<std::size_t>(n);
   }
+}
+
+void panic_halt() {
+  std::abort();
 }
 
 }  // namespace cpustop::arch

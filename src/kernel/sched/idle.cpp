@@ -1,10 +1,8 @@
 // The idle class and the idle loop (kernel/sched/idle.c). Each CPU's OS thread runs its idle
 // task on the thread's own stack. In `poll` mode the loop spins on its flags; in `halt` mode it
-// spins for idle_spin_ns (the guest haltpoll idea) and then sleeps on a futex until an IPI, or
-// its next timer, wakes it.
-#include <cstdio>
-#include <cstdlib>
-
+// polls for cond_policy.idle_poll_ns (the guest haltpoll idea) and then blocks on its idle_state
+// word (arch_idle) until an IPI, or its next timer, wakes it.
+#include "kernel/bug.h"
 #include "kernel/cpu.h"
 #include "kernel/irq.h"
 #include "kernel/sched/sched.h"
@@ -14,7 +12,6 @@
 namespace cpustop {
 
 atomic_cpumask idle_cpus_mask;
-u64 idle_spin_ns = 20000;
 
 namespace {
 
@@ -22,16 +19,11 @@ int select_task_rq_idle(task_struct* p, int, int) {
   return task_cpu(p);
 }
 
-[[noreturn]] void idle_bug(const char* what) {
-  std::fprintf(stderr, "BUG: %s on the idle class\n", what);
-  std::abort();
-}
-
 void enqueue_task_idle(rq*, task_struct*, int) {
-  idle_bug("enqueue");
+  BUG();  // the idle task is never queued
 }
 void dequeue_task_idle(rq*, task_struct*, int) {
-  idle_bug("dequeue");
+  BUG();  // the idle task is never queued
 }
 void wakeup_preempt_idle(rq* rq, task_struct*, int) {
   resched_curr(rq);
@@ -50,6 +42,26 @@ bool idle_should_return(int cpu) {
          cpu_rq(cpu)->nr_running.load(std::memory_order_relaxed) == 0;
 }
 
+// Poll for the haltpoll window (cond_policy.idle_poll_ns) before halting: a wakeup that comes
+// soon finds the CPU awake.
+template <class Done>
+bool idle_poll(Done&& done) {
+  u64 poll_until = arch::local_clock() + cond_policy.idle_poll_ns;
+  while (!done()) {
+    if (arch::local_clock() >= poll_until) return false;
+    arch::cpu_relax();
+  }
+  return true;
+}
+
+// arch_idle(): halt until an IPI or the next timer, after a last look at the flags (the Dekker
+// pair with send_ipi() and resched_curr(), which read idle_state after setting them).
+void arch_idle(int cpu, cpu_hot* h, s64 timeout) {
+  h->idle_state.store(CPU_HALTED, std::memory_order_seq_cst);
+  if (!need_resched() && !h->pending.load(std::memory_order_seq_cst) && !idle_should_return(cpu))
+    cond_block(&h->idle_state, static_cast<u32>(CPU_HALTED), timeout);
+}
+
 // One pass of do_idle(): wait until there is something to run (or a reason to leave).
 void do_idle(int cpu) {
   cpu_hot* h = per_cpu_hot(static_cast<unsigned>(cpu));
@@ -65,18 +77,12 @@ void do_idle(int cpu) {
       arch::cpu_relax();
       continue;
     }
-    u64 spin_until = arch::local_clock() + idle_spin_ns;
-    while (!need_resched() && !h->pending.load(std::memory_order_relaxed) &&
-           arch::local_clock() < spin_until)
-      arch::cpu_relax();
-    if (need_resched() || h->pending.load(std::memory_order_relaxed)) continue;
+    if (idle_poll([&] { return need_resched() || h->pending.load(std::memory_order_relaxed); }))
+      continue;
     u64 now = arch::local_clock(), next = hrtimer_next_expiry(cpu);
-    s64 timeout = next == KTIME_MAX ? -1 : static_cast<s64>(next > now ? next - now : 0);
+    s64 timeout = next == KTIME_MAX ? COND_FOREVER : static_cast<s64>(next > now ? next - now : 0);
     if (timeout == 0) continue;
-    // Dekker with send_ipi()/resched_curr(): publish HALTED, then look at the flags once more.
-    h->idle_state.store(CPU_HALTED, std::memory_order_seq_cst);
-    if (!need_resched() && !h->pending.load(std::memory_order_seq_cst) && !idle_should_return(cpu))
-      arch::futex_wait(&h->idle_state, CPU_HALTED, timeout);
+    arch_idle(cpu, h, timeout);
   }
   h->idle_state.store(CPU_POLLING, std::memory_order_relaxed);
 }
@@ -124,6 +130,7 @@ const sched_class idle_sched_class = {
     .prio_changed = nullptr,
     .update_curr = update_curr_idle,
     .migrate_task_rq = nullptr,
+    .pick_task = nullptr,
 };
 
 }  // namespace cpustop

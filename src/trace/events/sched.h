@@ -17,14 +17,13 @@
 
 #if defined(CREATE_TRACE_POINTS) && !defined(CPUSTOP_TRACE_SCHED_ASSIGN)
 #define CPUSTOP_TRACE_SCHED_ASSIGN
-// prev_state as the kernel reports it: one bit of S D T t X Z P I, 0 for R, or TASK_REPORT_MAX
-// (R+) for a preempted task, whatever state it had set.
+// prev_state as the kernel reports it: the bit of task_state_index() (S D T t X Z P I, 0 for R),
+// or TASK_REPORT_MAX (R+) for a preempted task, whatever state it had set. A dying task is X
+// (EXIT_DEAD), as the kernel's exiting threads are, joined or not.
 inline long __trace_sched_switch_state(bool preempt, unsigned state) {
   if (preempt) return TRACE_TASK_REPORT_MAX;
-  if (state == TASK_IDLE) return TRACE_TASK_REPORT_IDLE;
-  if (state & TASK_DEAD) return EXIT_DEAD;
-  unsigned report = state & TRACE_TASK_REPORT;
-  return report ? 1l << (31 - __builtin_clz(report)) : 0;
+  unsigned index = __task_state_index(state, state & TASK_DEAD ? EXIT_DEAD : 0);
+  return index ? 1l << (index - 1) : 0;
 }
 inline const char* trace_task_comm(const task_struct* p) {
   return p ? p->comm : trace_current_comm();
