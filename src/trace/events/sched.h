@@ -22,7 +22,8 @@
 // (EXIT_DEAD), as the kernel's exiting threads are, joined or not.
 inline long __trace_sched_switch_state(bool preempt, unsigned state) {
   if (preempt) return TRACE_TASK_REPORT_MAX;
-  unsigned index = __task_state_index(state, state & TASK_DEAD ? EXIT_DEAD : 0);
+  unsigned dead = state & TASK_DEAD ? static_cast<unsigned>(EXIT_DEAD) : 0u;
+  unsigned index = __task_state_index(state, dead);
   return index ? 1l << (index - 1) : 0;
 }
 inline const char* trace_task_comm(const task_struct* p) {
