@@ -246,6 +246,32 @@ TEST_F(demo_trace, cpustop_trace_report_reads_its_own_file) {
   EXPECT_EQ(ours, txt);
 }
 
+// The shell's trace record, with a command and until trace stop, read by the real trace-cmd;
+// a bad event name fails and records nothing.
+TEST_F(demo_trace, shell_trace_record_writes_what_trace_cmd_reads) {
+  std::string pid = trim(lines(sh(bin + " shell --cpus 2 -c 'spawn spin -c 0'")).at(0));
+  int st = -1;
+  std::string out =
+      sh(bin + " shell --cpus 2 -c 'spawn spin -c 0; sleep 50; trace record -e " +
+             "sched_migrate_task -o " + dir + "/mig.dat taskset -p -c 1 " + pid +
+             "; trace record -e sched:* -o " + dir + "/sched.json; sleep 20; " +
+             "trace stop; trace stop; trace record -e bogus -o " + dir + "/none.dat sleep 1'",
+         &st);
+  EXPECT_EQ(st, 1) << out;
+  EXPECT_NE(out.find("trace stop: not recording"), std::string::npos) << out;
+  EXPECT_NE(out.find("trace record: unknown event: bogus"), std::string::npos) << out;
+  struct stat none;
+  EXPECT_NE(stat((dir + "/none.dat").c_str(), &none), 0);
+  std::vector<event_line> mig = parse(sh("trace-cmd report " + dir + "/mig.dat"), false);
+  ASSERT_FALSE(mig.empty()) << out;
+  for (const event_line& e : mig) EXPECT_EQ(e.event, "sched_migrate_task");
+  EXPECT_EQ(mig[0].comm, "migration/0");
+  EXPECT_EQ(mig[0].fields, "comm=spin pid=" + pid + " prio=120 orig_cpu=0 dest_cpu=1");
+  std::string json = read_file(dir + "/sched.json");
+  EXPECT_EQ(json.rfind("{\"displayTimeUnit\":\"ns\",\"traceEvents\":[", 0), 0u) << json;
+  EXPECT_NE(json.find("\"ph\":\"X\""), std::string::npos) << "task slices";
+}
+
 // KernelShark 2.2 under a virtual X server: it must load the file and keep running. With
 // CPUSTOP_KERNELSHARK_XWD set, the screen is left there (an X window dump) for a screenshot.
 TEST_F(demo_trace, kernelshark_loads_the_trace) {

@@ -84,21 +84,16 @@ int record(const std::vector<std::string>& a, std::ostream& out, std::ostream& e
     err << "trace record: already recording to " << rec.file << " (trace stop ends it)\n";
     return 1;
   }
-  std::vector<std::string> known = trace_event_names();
+  std::vector<std::string> was = enabled_events();
+  trace_event_enable("all", false);
+  if (events.empty()) events.push_back("all");
   for (const std::string& e : events) {
-    bool ok = e == "all";
-    for (const std::string& k : known)
-      ok |= k == e || k.substr(k.find(':') + 1) == e ||
-            (e.size() > 2 && e.ends_with(":*") && k.rfind(e.substr(0, e.size() - 1), 0) == 0);
-    if (!ok) {
+    if (trace_event_enable(e) != 0) {
+      restore_events(was);
       err << "trace record: unknown event: " << e << "\n";
       return 1;
     }
   }
-  std::vector<std::string> was = enabled_events();
-  trace_event_enable("all", false);
-  if (events.empty()) events.push_back("all");
-  for (const std::string& e : events) trace_event_enable(e);
   trace_clear();
   if (cmd.empty()) {
     rec = {true, file, was};
