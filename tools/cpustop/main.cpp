@@ -5,6 +5,7 @@
 //   cpustop boot [--cpus N] [...]                                    boot, print dmesg, halt
 //   cpustop shell [--cpus N] [-c 'cmd; cmd']                         taskset, chrt, ps, ...
 //   cpustop bench NAME[,NAME]|all|list [--report DIR]                benchmarks (BENCH lines)
+//   cpustop sim [--cpus N] [--seed S] [--strategy random|pct] SCENARIO  the simulator (sim build)
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
 
@@ -50,11 +51,14 @@ int main(int argc, char** argv) {
   std::string report_dir;
   bench_cmd->add_option("--report", report_dir, "write DIR/index.html with plots of the results");
 
+  auto sim_cmd = cpustop::tool::add_sim_command(app);
+
   CLI11_PARSE(app, argc, argv);
 
   if (*boot_cmd) return cpustop::tool::cmd_boot(opts);
   if (*demo_cmd) return cpustop::tool::cmd_demo(opts);
   if (*shell_cmd) return cpustop::tool::cmd_shell(opts, script);
+  if (*sim_cmd.app) return sim_cmd.run();
   if (*bench_cmd) return cpustop::bench::run_command(bench_name, report_dir);
   return 0;
 }
