@@ -14,10 +14,12 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
 
+#include "cpustop/cpumask.h"
 #include "cpustop/wait.h"
 
 namespace cpustop {
@@ -58,6 +60,9 @@ class shell {
   int run_script(const std::string& script);
   int run(const std::vector<std::string>& argv);
   void kill_all();
+  // The CPUs the commands' tasks may run on, as a shell's affinity is its children's (the shell
+  // under `taskset -c 1 bash`). Default: all.
+  void set_affinity(const cpumask& cpus) { cpus_ = cpus; }
 
  private:
   int taskset(const std::vector<std::string>& a);
@@ -71,7 +76,12 @@ class shell {
   int top(const std::vector<std::string>& a);
   int livepatch(const std::vector<std::string>& a);
   int stop_machine_cmd();
-  int trace_cmd(const std::vector<std::string>& a);
+  // --trace FILE...: before boot, record every event; at the end, write them to each FILE in the
+  // format its extension names (.dat trace.dat, .json Chrome/Perfetto JSON, else ftrace text).
+  // Both do nothing without files. trace_file_write returns 0, or 1 after a message.
+  void trace_file_start(const std::vector<std::string>& paths);
+  int trace_file_write(const std::vector<std::string>& paths, std::ostream& err);
+
   // Runs fn as a task named comm; its output reaches out_/err_ after it exits.
   int in_task(const std::string& comm, const std::function<int()>& fn);
 
@@ -79,10 +89,19 @@ class shell {
   std::ostream* err_;
   std::unique_ptr<shell_context> own_ctx_;
   shell_context* ctx_;
+  std::optional<cpumask> cpus_;
 };
 
-// Runs fn as a task named comm (truncated to 15 characters) and waits for it; *status gets fn's
-// result. From a thread outside the machine or from a task. 0, or spawn()'s error.
-int run_as_task(const std::string& comm, const std::function<int()>& fn, int* status);
+// --trace FILE...: before boot, record every event; at the end, write them to each FILE in the
+// format its extension names (.dat trace.dat, .json Chrome/Perfetto JSON, else ftrace text).
+// Both do nothing without files. trace_file_write returns 0, or 1 after a message.
+void trace_file_start(const std::vector<std::string>& paths);
+int trace_file_write(const std::vector<std::string>& paths, std::ostream& err);
+
+// Runs fn as a task named comm (truncated to 15 characters), on cpus if given, and waits for it;
+// *status gets fn's result. From a thread outside the machine or from a task. 0, or spawn()'s
+// error.
+int run_as_task(const std::string& comm, const std::function<int()>& fn, int* status,
+                const std::optional<cpumask>& cpus = std::nullopt);
 
 }  // namespace cpustop

@@ -17,6 +17,7 @@
 
 #include "cpustop/cpustop.h"
 #include "host/shell_util.h"
+#include "host/trace_cmd.h"
 
 namespace cpustop {
 
@@ -93,9 +94,16 @@ bool shell_context::sleep_ms(long ms) {
       closing_, [&] { return closes_.load() != seen; }, ns);
 }
 
-int run_as_task(const std::string& comm, const std::function<int()>& fn, int* status) {
+int run_as_task(const std::string& comm, const std::function<int()>& fn, int* status,
+                const std::optional<cpumask>& cpus) {
   int result = 0;
-  pid_t pid = spawn(comm, [&] { result = fn(); });
+  task_attr attr;
+  // With every CPU of the mask offline, anywhere (as select_fallback_rq() widens a task's mask).
+  if (cpus)
+    for (unsigned c : *cpus)
+      if (cpu_online(static_cast<int>(c))) attr.cpus = cpus;
+  pid_t pid = spawn(
+      comm, [&] { result = fn(); }, attr);
   if (pid < 0) return pid;
   join(pid, nullptr);
   *status = result;
@@ -121,7 +129,7 @@ int shell::in_task(const std::string& comm, const std::function<int()>& fn) {
   out_ = &out;
   err_ = &err;
   int status = 1;
-  int ret = run_as_task(comm, fn, &status);
+  int ret = run_as_task(comm, fn, &status, cpus_);
   out_ = saved_out;
   err_ = saved_err;
   *out_ << out.str();
@@ -180,16 +188,19 @@ int shell::run(const std::vector<std::string>& a) {
     }
     return in_task(cmd, [&] { return ctx_->sleep_ms(ms) ? 0 : 130; });
   }
-  if (cmd == "trace") return trace_cmd(a);
+  if (cmd == "trace")
+    return trace_command(a, *out_, *err_,
+                         [this](const std::vector<std::string>& v) { return run(v); });
   if (cmd == "help") {
-    *out_
-        << "commands: ps [-e] | top [-d SECS] | spawn NAME [-c LIST] [--policy P] [--prio N] "
-           "[--nice N] | kill PID\n"
-           "          taskset [-p] [-c] [MASK|LIST] PID | chrt -p [-f|-r|-o|-b|-i] [PRIO] PID\n"
-           "          renice [-n] NICE [-p] PID... | stop_machine | livepatch\n"
-           "          cat FILE | ls [DIR] | echo VALUE > FILE   (FILE: /proc/..., "
-           "/sys/devices/system/cpu/...)\n"
-           "          trace on [EVENT] | trace off | trace show | trace clear | dmesg | sleep MS\n";
+    *out_ << "commands: ps [-e] | top [-d SECS] | spawn NAME [-c LIST] [--policy P] [--prio N] "
+             "[--nice N] | kill PID\n"
+             "          taskset [-p] [-c] [MASK|LIST] PID | chrt -p [-f|-r|-o|-b|-i] [PRIO] PID\n"
+             "          renice [-n] NICE [-p] PID... | stop_machine | livepatch\n"
+             "          cat FILE | ls [DIR] | echo VALUE > FILE   (FILE: /proc/..., "
+             "/sys/devices/system/cpu/...)\n"
+             "          trace on [EVENT] | trace off | trace show | trace clear | trace list\n"
+             "          trace record [-e EVENT ...] [-o FILE] [CMD ...] | trace stop | trace stat\n"
+             "          trace report [FILE] | dmesg | sleep MS\n";
     return 0;
   }
   *err_ << "cpustop: " << cmd << ": command not found\n";
@@ -524,23 +535,6 @@ int shell::stop_machine_cmd() {
   *out_ << "stop_machine: stopped " << num_online_cpus() << " CPUs, ran the function once on cpu"
         << ran_on.load() << ", " << us << " us\n";
   return 0;
-}
-
-int shell::trace_cmd(const std::vector<std::string>& a) {
-  std::string sub = a.size() > 1 ? a[1] : "show";
-  if (sub == "on") {
-    std::string ev = a.size() > 2 ? a[2] : "all";
-    if (trace_event_enable(ev) != 0) {
-      *err_ << "trace: unknown event: " << ev << "\n";
-      return 1;
-    }
-    return 0;
-  }
-  if (sub == "off") return trace_event_enable("all", false), 0;
-  if (sub == "clear") return trace_clear(), 0;
-  if (sub == "show") return *out_ << trace_text(), 0;
-  *err_ << "trace: unknown subcommand: " << sub << "\n";
-  return 1;
 }
 
 }  // namespace cpustop

@@ -22,11 +22,13 @@ struct boot_options {
   unsigned hz = 1000;
   std::string stop_init = "linux";
   std::string topology;
+  std::vector<std::string>
+      trace_files;  // --trace FILE: every event, in the format its extension names
   boot_params params() const;
 };
 
 int cmd_boot(const boot_options& opts);
-int cmd_demo(const boot_options& opts, const std::string& trace_file);
+int cmd_demo(const boot_options& opts);
 int cmd_shell(const boot_options& opts, const std::string& script);
 int cmd_list();
 int cmd_attach(pid_t pid, const std::vector<std::string>& cmd);

@@ -8,7 +8,6 @@
 #include <cstdint>
 
 #include <cstring>
-#include <fstream>
 #include <iostream>
 #include <sstream>
 #include <thread>
@@ -166,13 +165,14 @@ void show_through_real_ps() {
 
 }  // namespace
 
-int cmd_demo(const boot_options& opts, const std::string& trace_file) {
+int cmd_demo(const boot_options& opts) {
   boot_params params = opts.params();
   fmt::print(
       "cpustop demo: the Linux kernel's migration/N threads and stop_machine, in user space\n");
   trace_event_enable("sched:*");
   trace_event_enable("stop:*");
   trace_event_enable("cpuhp:*");
+  trace_file_start(opts.trace_files);
   if (int err = boot(params)) {
     fmt::print(stderr, "cpustop: boot failed: {}\n", std::strerror(-err));
     return 1;
@@ -193,6 +193,12 @@ int cmd_demo(const boot_options& opts, const std::string& trace_file) {
     // spin has CPU 0 to itself, so that it is running (not queued) when taskset moves it.
     pid_t spin = sh_spawn("spin -c 0", sh);
     std::string rest = n > 2 ? fmt::format("1-{}", n - 1) : "1";
+    // And the shell's commands (taskset) run beside the workers, not on spin's CPU.
+    if (n > 1) {
+      cpumask beside = cpumask::first_n(n);
+      beside.clear(0);
+      sh.set_affinity(beside);
+    }
     std::string others = n > 1 ? " -c " + rest : "";
     for (unsigned c = 0; c < n; c++)
       sh_spawn(fmt::format("worker{} --nice {}{}", c, c % 5, others), sh);
@@ -265,11 +271,8 @@ int cmd_demo(const boot_options& opts, const std::string& trace_file) {
     sh.kill_all();
   }
   trace_event_enable("all", false);
-  if (!trace_file.empty()) {
-    std::ofstream out(trace_file);
-    out << trace_text();
-    fmt::print("\nThe whole trace is in {}\n", trace_file);
-  }
+  if (trace_file_write(opts.trace_files, std::cerr)) status = 1;
+  for (const std::string& f : opts.trace_files) fmt::print("\nThe whole trace is in {}\n", f);
   if (int err = shutdown()) {
     fmt::print(stderr, "cpustop: shutdown failed: {}\n", std::strerror(-err));
     return 1;

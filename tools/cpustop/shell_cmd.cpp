@@ -11,6 +11,7 @@
 namespace cpustop::tool {
 
 int cmd_shell(const boot_options& opts, const std::string& script) {
+  trace_file_start(opts.trace_files);
   if (int err = boot(opts.params())) {
     fmt::print(stderr, "cpustop: boot failed: {}\n", std::strerror(-err));
     return 1;
@@ -34,7 +35,7 @@ int cmd_shell(const boot_options& opts, const std::string& script) {
     fmt::print(stderr, "cpustop: shutdown failed: {}\n", std::strerror(-err));
     return 1;
   }
-  return status;
+  return trace_file_write(opts.trace_files, std::cerr) | status;
 }
 
 }  // namespace cpustop::tool
