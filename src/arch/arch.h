@@ -125,6 +125,50 @@ void irq_raise(unsigned cpu);
 // libstdc++, the dynamic loader or any other shared object, which may hold internal locks.
 bool pc_in_app_text(std::uintptr_t pc);
 
+// ---- Halt and I/O readiness ------------------------------------------------------------------
+
+// Each logical CPU has a readiness set (its "device"): OS descriptors whose readiness that CPU
+// collects, edge-triggered. A halted idle CPU waits for its set, for cpu_kick() and for its
+// next timer in one place, so that readiness wakes it without a hop through another thread.
+// The event bits are poll(2)'s.
+enum : std::uint32_t {
+  IO_IN = 0x001,
+  IO_PRI = 0x002,
+  IO_OUT = 0x004,
+  IO_ERR = 0x008,
+  IO_HUP = 0x010,
+  IO_RDHUP = 0x2000,
+};
+
+// Creates the readiness sets of nr logical CPUs (before their threads start). 0 or -errno; on
+// failure cpu_halt() falls back to a futex wait.
+int io_init(unsigned nr);
+// After the CPU threads are gone.
+void io_exit();
+// Adds fd to cpu's set (input, output, errors and hang-ups, edge-triggered): each change of
+// its readiness is reported once by io_poll() with `token`. Adding reports the readiness the
+// descriptor already has. 0 or -errno.
+int io_arm(unsigned cpu, int fd, std::uint64_t token);
+// Removes fd from cpu's set. Once it returns no io_poll() started later reports fd. 0 or -errno.
+int io_disarm(unsigned cpu, int fd);
+// Whether cpu's set (or a set it collects for an offline CPU) holds anything. Lockless.
+bool io_active(unsigned cpu);
+// Collects the events of cpu's set, and of the sets it collects for offline CPUs, without
+// blocking: fn(token, events) for each, on the calling thread. Returns how many.
+int io_poll(unsigned cpu, void (*fn)(std::uint64_t token, std::uint32_t events));
+// CPU hotplug: CPU `to` collects `from`'s set (and those `from` collected) while `from` is
+// offline; to < 0 gives them back to `from`.
+void io_adopt(unsigned from, int to);
+
+enum : int { HALT_IO = 1 };  // cpu_halt(): readiness is pending on the CPU's set
+// The halt of logical CPU `cpu`'s idle loop, on its own thread: blocks while *word == val,
+// until cpu_kick(), readiness on its set, or timeout_ns (negative: no limit). Returns HALT_IO
+// or 0.
+int cpu_halt(unsigned cpu, std::atomic<std::uint32_t>* word, std::uint32_t val,
+             std::int64_t timeout_ns);
+// Ends cpu_halt() on cpu after the caller changed *word. Any thread; async-signal-safe.
+void cpu_kick(unsigned cpu, std::atomic<std::uint32_t>* word);
+
 // ---- Clock event device ------------------------------------------------------------------------
 
 // Starts one OS thread that calls handler() repeatedly. handler returns the local_clock() time

@@ -192,6 +192,9 @@ int boot(const boot_params& params) {
   for (completion* c : {&kthreadd_done, &boot_done, &halt_request, &halt_done}) init_completion(c);
   trace_boot_init(nr);
 
+  // The CPUs' readiness sets (their "devices") exist before any CPU can halt on them.
+  if (int err = arch::io_init(nr))
+    std::fprintf(stderr, "cpustop: no I/O readiness sets (%d): halts wait on futexes\n", err);
   if (int err = arch::cpu_threads_create(nr, params.pin, cpu_thread_main)) {
     // CPU 0 may have started start_kernel; a failed boot cannot be undone safely.
     std::fprintf(stderr, "cpustop: boot failed: cannot create CPU threads (%d)\n", err);
@@ -231,6 +234,7 @@ int shutdown() {
   wait_for_completion(&halt_done);
   tick_exit();  // before the threads go: the clock signals them by their thread ids
   arch::cpu_threads_join();
+  arch::io_exit();
   irq_exit_cleanup();
   long leaked = nr_live_task_structs();
   if (leaked) std::fprintf(stderr, "cpustop: BUG: %ld task_structs leaked at shutdown\n", leaked);

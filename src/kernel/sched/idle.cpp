@@ -1,7 +1,8 @@
 // The idle class and the idle loop (kernel/sched/idle.c). Each CPU's OS thread runs its idle
 // task on the thread's own stack. In `poll` mode the loop spins on its flags; in `halt` mode it
-// spins for idle_spin_ns (the guest haltpoll idea) and then sleeps on a futex until an IPI, or
-// its next timer, wakes it.
+// spins for idle_spin_ns (the guest haltpoll idea) and then halts in arch::cpu_halt() until an
+// IPI, readiness on the CPU's I/O set, or its next timer wakes it. While the CPU's I/O set is in
+// use, the spin polls it (NAPI busy polling): readiness raises IRQ_NET, which runs NET_RX.
 #include <cstdio>
 #include <cstdlib>
 
@@ -50,6 +51,13 @@ bool idle_should_return(int cpu) {
          cpu_rq(cpu)->nr_running.load(std::memory_order_relaxed) == 0;
 }
 
+// Polls the CPU's I/O set, if it has one: its events run as the NET_RX softirq right here.
+void idle_poll_io(int cpu, cpu_hot* h) {
+  if (!arch::io_active(static_cast<unsigned>(cpu))) return;
+  h->pending.fetch_or(IRQ_NET, std::memory_order_relaxed);
+  do_pending_irqs();
+}
+
 // One pass of do_idle(): wait until there is something to run (or a reason to leave).
 void do_idle(int cpu) {
   cpu_hot* h = per_cpu_hot(static_cast<unsigned>(cpu));
@@ -60,23 +68,32 @@ void do_idle(int cpu) {
       h->idle_state.store(CPU_POLLING, std::memory_order_seq_cst);
     if (h->pending.load(std::memory_order_relaxed)) do_pending_irqs();
     if (hrtimer_next_expiry(cpu) <= arch::local_clock()) hrtimer_interrupt();
+    idle_poll_io(cpu, h);
     if (need_resched() || idle_should_return(cpu)) break;
     if (poll) {
       arch::cpu_relax();
       continue;
     }
     u64 spin_until = arch::local_clock() + idle_spin_ns;
+    bool io = arch::io_active(static_cast<unsigned>(cpu));
     while (!need_resched() && !h->pending.load(std::memory_order_relaxed) &&
-           arch::local_clock() < spin_until)
-      arch::cpu_relax();
+           arch::local_clock() < spin_until) {
+      if (io)
+        idle_poll_io(cpu, h);
+      else
+        arch::cpu_relax();
+    }
     if (need_resched() || h->pending.load(std::memory_order_relaxed)) continue;
     u64 now = arch::local_clock(), next = hrtimer_next_expiry(cpu);
     s64 timeout = next == KTIME_MAX ? -1 : static_cast<s64>(next > now ? next - now : 0);
     if (timeout == 0) continue;
     // Dekker with send_ipi()/resched_curr(): publish HALTED, then look at the flags once more.
     h->idle_state.store(CPU_HALTED, std::memory_order_seq_cst);
-    if (!need_resched() && !h->pending.load(std::memory_order_seq_cst) && !idle_should_return(cpu))
-      arch::futex_wait(&h->idle_state, CPU_HALTED, timeout);
+    if (!need_resched() && !h->pending.load(std::memory_order_seq_cst) &&
+        !idle_should_return(cpu) &&
+        arch::cpu_halt(static_cast<unsigned>(cpu), &h->idle_state, CPU_HALTED, timeout) ==
+            arch::HALT_IO)
+      h->pending.fetch_or(IRQ_NET, std::memory_order_relaxed);
   }
   h->idle_state.store(CPU_POLLING, std::memory_order_relaxed);
 }
