@@ -9,6 +9,10 @@
 #include <cstdint>
 #include <string>
 
+struct sockaddr;
+struct iovec;
+struct pollfd;
+
 namespace cpustop::arch {
 
 // ---- Clock --------------------------------------------------------------------------------
@@ -168,6 +172,46 @@ int cpu_halt(unsigned cpu, std::atomic<std::uint32_t>* word, std::uint32_t val,
              std::int64_t timeout_ns);
 // Ends cpu_halt() on cpu after the caller changed *word. Any thread; async-signal-safe.
 void cpu_kick(unsigned cpu, std::atomic<std::uint32_t>* word);
+
+// ---- Sockets -----------------------------------------------------------------------------------
+
+// The socket calls src/net is built on. Every descriptor they create is non-blocking and none of
+// them blocks; the kernel layer sleeps on readiness instead. Results are >= 0 or -errno. Writes
+// never raise SIGPIPE (they return -EPIPE).
+int sock_socket(int domain, int type, int protocol);  // type may carry SOCK_CLOEXEC
+int sock_accept(int fd, ::sockaddr* addr, unsigned* addrlen, bool cloexec);
+int sock_bind(int fd, const ::sockaddr* addr, unsigned addrlen);
+int sock_listen(int fd, int backlog);
+int sock_connect(int fd, const ::sockaddr* addr, unsigned addrlen);  // -EINPROGRESS: wait IO_OUT
+int sock_setsockopt(int fd, int level, int name, const void* val, unsigned len);
+int sock_getsockopt(int fd, int level, int name, void* val, unsigned* len);
+int sock_getname(int fd, ::sockaddr* addr, unsigned* addrlen, bool peer);
+long sock_recv(int fd, void* buf, std::size_t len, int flags);
+long sock_send(int fd, const void* buf, std::size_t len, int flags);
+long sock_readv(int fd, const ::iovec* iov, int iovcnt);
+long sock_writev(int fd, const ::iovec* iov, int iovcnt);
+// sendfile(2) from file in_fd (which may block on the disk) to socket out_fd.
+long sock_sendfile(int out_fd, int in_fd, long* offset, std::size_t count);
+int sock_shutdown(int fd, int how);
+int sock_close(int fd);
+// poll(2) with a zero timeout: the readiness the descriptors have now.
+int sock_poll_now(::pollfd* fds, unsigned nfds);
+// The most descriptors the process may open (RLIMIT_NOFILE's hard limit, at most 1 << 20).
+unsigned nr_open();
+
+// ---- Offload pool ------------------------------------------------------------------------------
+
+// Host threads for calls that block without readiness (the kernel's io-wq). A work is queued by
+// any thread and runs fn(work) once on a pool thread, outside every logical CPU; the pool starts
+// threads on demand (up to 64) and lets idle ones exit.
+struct offload_work {
+  offload_work* next = nullptr;
+  void (*fn)(offload_work*) = nullptr;
+};
+// Never blocks. 0, or -EAGAIN when no thread is idle and none can be started.
+int offload_queue(offload_work* work);
+// Joins the pool's threads once every queued work has run.
+void offload_exit();
 
 // ---- Clock event device ------------------------------------------------------------------------
 

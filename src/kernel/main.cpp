@@ -23,6 +23,10 @@
 
 namespace cpustop {
 
+namespace net {
+void net_dev_exit();  // src/net/sock.cpp: closes what tasks left open
+}
+
 std::atomic<system_states> system_state{SYSTEM_BOOTING};
 boot_params boot_params_current;
 std::atomic<bool> machine_halting{false};
@@ -234,6 +238,8 @@ int shutdown() {
   wait_for_completion(&halt_done);
   tick_exit();  // before the threads go: the clock signals them by their thread ids
   arch::cpu_threads_join();
+  arch::offload_exit();
+  net::net_dev_exit();
   arch::io_exit();
   irq_exit_cleanup();
   long leaked = nr_live_task_structs();

@@ -165,6 +165,9 @@ struct task_struct {
   bool in_kernel = false;  // samples as system time while set
 
   kthread* kthread_data = nullptr;
+
+  // Signals marked pending by kill() (bit n-1 for signal n), taken by flush_signals().
+  std::atomic<std::uint64_t> pending_signals{0};
 };
 
 inline thread_info* task_thread_info(task_struct* p) {
@@ -194,6 +197,16 @@ inline void set_current_state(unsigned state) {
 inline void __set_current_state(unsigned state) {
   set_task_state(get_current(), state);
 }
+
+// An interruptible sleep ends early with -EINTR while this is true (kernel/signal.c).
+inline bool signal_pending(const task_struct* p) {
+  return p->pending_signals.load(std::memory_order_seq_cst) != 0;
+}
+
+// The scheduler's entry points every layer may use, as the kernel's linux/sched.h declares them.
+void schedule();
+int wake_up_process(task_struct* p);
+int wake_up_state(task_struct* p, unsigned state);
 
 inline void get_task_struct(task_struct* p) {
   p->usage.fetch_add(1, std::memory_order_relaxed);
