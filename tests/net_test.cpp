@@ -186,8 +186,7 @@ TEST_P(net_test, many_connections_on_few_cpus) {
               // Every connection is open (and its task asleep) before any of them speaks.
               for (int fd : fds) {
                 char c = 'x';
-                if (fd >= 0 && net::write(fd, &c, 1) == 1 && net::read(fd, &c, 1) == 1 &&
-                    c == 'x')
+                if (fd >= 0 && net::write(fd, &c, 1) == 1 && net::read(fd, &c, 1) == 1 && c == 'x')
                   answered++;
               }
               for (int fd : fds) net::close(fd);
@@ -458,56 +457,56 @@ TEST_P(net_test, poll_and_vectored_io_and_sendfile) {
   std::string content(100000, 'f');
   for (std::size_t i = 0; i < content.size(); i++) content[i] = static_cast<char>('a' + i % 26);
   ASSERT_EQ(::write(file, content.data(), content.size()), static_cast<ssize_t>(content.size()));
-  EXPECT_EQ(run_task([&] {
-              int c[3], s[3];
-              for (int i = 0; i < 3; i++) {
-                c[i] = connect_loopback(port);
-                s[i] = net::accept4(lfd, nullptr, nullptr);
-              }
-              pid_t w = spawn("poll-writer", [&] {
-                msleep(2);
-                iovec iov[2] = {{const_cast<char*>("he"), 2}, {const_cast<char*>("llo"), 3}};
-                return net::writev(c[1], iov, 2) == 5 ? 0 : 1;
-              });
-              pollfd p[4] = {{s[0], POLLIN, 0}, {s[1], POLLIN, 0}, {s[2], POLLIN, 0},
-                             {-1, POLLIN, 0}};
-              EXPECT_EQ(net::poll(p, 4, 0), 0);
-              EXPECT_EQ(net::poll(p, 4), 1);
-              EXPECT_EQ(p[1].revents & POLLIN, POLLIN);
-              EXPECT_EQ(p[0].revents | p[2].revents | p[3].revents, 0);
-              char a[2], b[8] = {};
-              iovec rv[2] = {{a, 2}, {b, 8}};
-              EXPECT_EQ(net::readv(s[1], rv, 2), 5);
-              EXPECT_EQ(std::string(a, 2) + b, "hello");
-              int code = -1;
-              EXPECT_EQ(join(w, &code), 0);
-              EXPECT_EQ(code, 0);
-              pollfd bad = {12345, POLLIN, 0};
-              EXPECT_EQ(net::poll(&bad, 1), 1);
-              EXPECT_EQ(bad.revents, POLLNVAL);
-              // sendfile of the whole file, read back on the other end by another task.
-              std::string back;
-              pid_t r = spawn("sf-reader", [&] {
-                char buf[4096];
-                while (back.size() < content.size()) {
-                  ssize_t n = net::read(s[2], buf, sizeof(buf));
-                  if (n <= 0) break;
-                  back.append(buf, static_cast<size_t>(n));
-                }
-              });
-              off_t off = 0;
-              EXPECT_EQ(net::sendfile(c[2], file, &off, content.size()),
-                        static_cast<ssize_t>(content.size()));
-              EXPECT_EQ(off, static_cast<off_t>(content.size()));
-              EXPECT_EQ(join(r, nullptr), 0);
-              EXPECT_TRUE(back == content);
-              for (int i = 0; i < 3; i++) {
-                net::close(c[i]);
-                net::close(s[i]);
-              }
-              return 0;
-            }),
-            0);
+  EXPECT_EQ(
+      run_task([&] {
+        int c[3], s[3];
+        for (int i = 0; i < 3; i++) {
+          c[i] = connect_loopback(port);
+          s[i] = net::accept4(lfd, nullptr, nullptr);
+        }
+        pid_t w = spawn("poll-writer", [&] {
+          msleep(2);
+          iovec iov[2] = {{const_cast<char*>("he"), 2}, {const_cast<char*>("llo"), 3}};
+          return net::writev(c[1], iov, 2) == 5 ? 0 : 1;
+        });
+        pollfd p[4] = {{s[0], POLLIN, 0}, {s[1], POLLIN, 0}, {s[2], POLLIN, 0}, {-1, POLLIN, 0}};
+        EXPECT_EQ(net::poll(p, 4, 0), 0);
+        EXPECT_EQ(net::poll(p, 4), 1);
+        EXPECT_EQ(p[1].revents & POLLIN, POLLIN);
+        EXPECT_EQ(p[0].revents | p[2].revents | p[3].revents, 0);
+        char a[2], b[8] = {};
+        iovec rv[2] = {{a, 2}, {b, 8}};
+        EXPECT_EQ(net::readv(s[1], rv, 2), 5);
+        EXPECT_EQ(std::string(a, 2) + b, "hello");
+        int code = -1;
+        EXPECT_EQ(join(w, &code), 0);
+        EXPECT_EQ(code, 0);
+        pollfd bad = {12345, POLLIN, 0};
+        EXPECT_EQ(net::poll(&bad, 1), 1);
+        EXPECT_EQ(bad.revents, POLLNVAL);
+        // sendfile of the whole file, read back on the other end by another task.
+        std::string back;
+        pid_t r = spawn("sf-reader", [&] {
+          char buf[4096];
+          while (back.size() < content.size()) {
+            ssize_t n = net::read(s[2], buf, sizeof(buf));
+            if (n <= 0) break;
+            back.append(buf, static_cast<size_t>(n));
+          }
+        });
+        off_t off = 0;
+        EXPECT_EQ(net::sendfile(c[2], file, &off, content.size()),
+                  static_cast<ssize_t>(content.size()));
+        EXPECT_EQ(off, static_cast<off_t>(content.size()));
+        EXPECT_EQ(join(r, nullptr), 0);
+        EXPECT_TRUE(back == content);
+        for (int i = 0; i < 3; i++) {
+          net::close(c[i]);
+          net::close(s[i]);
+        }
+        return 0;
+      }),
+      0);
   ::close(file);
   EXPECT_EQ(net::close(lfd), 0);
 }

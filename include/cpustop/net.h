@@ -126,12 +126,12 @@ int offload(F&& fn) {
 
 // What the socket layer has done since boot, for /proc-style views and benchmarks.
 struct net_stats {
-  std::uint64_t sockets = 0;         // open now
-  std::uint64_t events = 0;          // readiness events taken from the CPUs' sets
-  std::uint64_t waits = 0;           // sleeps on a socket
-  std::uint64_t reads_skipped = 0;   // reads that slept at once: the last one had drained it
-  std::uint64_t rehomes = 0;         // sockets moved to the readiness set of their task's CPU
-  std::uint64_t offloaded = 0;       // calls run by the offload pool
+  std::uint64_t sockets = 0;        // open now
+  std::uint64_t events = 0;         // readiness events taken from the CPUs' sets
+  std::uint64_t waits = 0;          // sleeps on a socket
+  std::uint64_t reads_skipped = 0;  // reads that slept at once: the last one had drained it
+  std::uint64_t rehomes = 0;        // sockets moved to the readiness set of their task's CPU
+  std::uint64_t offloaded = 0;      // calls run by the offload pool
 };
 net_stats get_net_stats();
 

@@ -37,8 +37,8 @@ void sk_ready(u64 token, u32 events) {
   void* key = reinterpret_cast<void*>(static_cast<std::uintptr_t>(events));
   spin_irqsave_guard g(&sk->wq.lock);
   wait_queue_entry *curr, *next;
-  list_for_each_entry_safe(curr, next, &sk->wq.head, entry) curr->func(curr, TASK_INTERRUPTIBLE, 0,
-                                                                       key);
+  list_for_each_entry_safe(curr, next, &sk->wq.head, entry)
+      curr->func(curr, TASK_INTERRUPTIBLE, 0, key);
 }
 
 // A dying CPU's set (with those it collected) goes to the first CPU still online; it comes back
@@ -124,8 +124,8 @@ int sk_wait(sock* sk, const std::atomic<u32>& seq, u32 snap, u32 mask, u64 deadl
 int net_dev_init() {
   if (int err = net_fd_table_init(nr_cpu_ids())) return err;
   open_softirq(NET_RX_SOFTIRQ, net_rx_action);
-  int state = cpuhp_setup_state(CPUHP_AP_STARTING_DYN, "net/dev:starting", net_cpu_starting,
-                                net_cpu_dying);
+  int state =
+      cpuhp_setup_state(CPUHP_AP_STARTING_DYN, "net/dev:starting", net_cpu_starting, net_cpu_dying);
   return state < 0 ? state : 0;
 }
 

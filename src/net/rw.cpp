@@ -107,8 +107,9 @@ ssize_t write(int fd, const void* buf, size_t count, std::int64_t timeout_ns) {
   if (!buf && count) return -EFAULT;
   if (count > SSIZE_MAX) return -EINVAL;
   const char* p = static_cast<const char*>(buf);
-  return sk_send_all(fd, count, timeout_ns,
-                     [&](std::size_t done) { return arch::sock_send(fd, p + done, count - done, 0); });
+  return sk_send_all(fd, count, timeout_ns, [&](std::size_t done) {
+    return arch::sock_send(fd, p + done, count - done, 0);
+  });
 }
 
 ssize_t writev(int fd, const iovec* iov, int iovcnt, std::int64_t timeout_ns) {

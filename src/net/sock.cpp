@@ -151,8 +151,8 @@ void sk_rehome(sock* sk) {
   if (home >= 0) arch::io_disarm(static_cast<unsigned>(home), sk->fd);
   int to = cpu;
   if (arch::io_arm(static_cast<unsigned>(cpu), sk->fd, reinterpret_cast<u64>(sk)) != 0) {
-    to = home >= 0 && arch::io_arm(static_cast<unsigned>(home), sk->fd,
-                                   reinterpret_cast<u64>(sk)) == 0
+    to = home >= 0 &&
+                 arch::io_arm(static_cast<unsigned>(home), sk->fd, reinterpret_cast<u64>(sk)) == 0
              ? home
              : HOME_NONE;
     if (to == HOME_NONE) printk_fmt("net: socket %d is in no readiness set", sk->fd);
@@ -165,7 +165,8 @@ int net_fd_table_init(unsigned nr_cpus) {
   fd_table_size = arch::nr_open();
   fd_table.reset(new (std::nothrow) std::atomic<sock*>[fd_table_size]);
   if (!fd_table) return -ENOMEM;
-  for (unsigned i = 0; i < fd_table_size; i++) fd_table[i].store(nullptr, std::memory_order_relaxed);
+  for (unsigned i = 0; i < fd_table_size; i++)
+    fd_table[i].store(nullptr, std::memory_order_relaxed);
   net_cpus.reset(new net_cpu[nr_cpus]);
   nr_net_cpus = nr_cpus;
   for (auto& s : external_stats) s.store(0, std::memory_order_relaxed);

@@ -13,15 +13,15 @@ inline constexpr int HOME_NONE = -1;    // in no CPU's readiness set
 inline constexpr int HOME_MOVING = -2;  // being moved between sets (sk_rehome)
 
 // Readiness that ends a sleep for input and for output.
-inline constexpr u32 SK_IN_EVENTS = arch::IO_IN | arch::IO_PRI | arch::IO_ERR | arch::IO_HUP |
-                                    arch::IO_RDHUP;
+inline constexpr u32 SK_IN_EVENTS =
+    arch::IO_IN | arch::IO_PRI | arch::IO_ERR | arch::IO_HUP | arch::IO_RDHUP;
 inline constexpr u32 SK_OUT_EVENTS = arch::IO_OUT | arch::IO_ERR | arch::IO_HUP;
 
 struct sock {
   int fd = -1;  // the OS descriptor, which is also ours
   int type = 0;
-  bool stream = false;    // SOCK_STREAM: a short read drained the queue
-  bool nonblock = false;  // SOCK_NONBLOCK: never wait
+  bool stream = false;         // SOCK_STREAM: a short read drained the queue
+  bool nonblock = false;       // SOCK_NONBLOCK: never wait
   std::atomic<int> refcnt{1};  // the descriptor table's, plus one per call in progress
   // Readiness events seen for input and for output. A call reads its sequence, tries the OS, and
   // on -EAGAIN sleeps until the sequence moves: no event after the try can be missed.

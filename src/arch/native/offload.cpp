@@ -18,9 +18,9 @@ struct pool {
   std::atomic_flag lock = ATOMIC_FLAG_INIT;
   offload_work* head = nullptr;
   offload_work* tail = nullptr;
-  unsigned nr_pending = 0;  // queued, not yet taken
-  unsigned nr_idle = 0;     // threads waiting for work
-  unsigned nr_threads = 0;  // started and not yet exited (detached)
+  unsigned nr_pending = 0;            // queued, not yet taken
+  unsigned nr_idle = 0;               // threads waiting for work
+  unsigned nr_threads = 0;            // started and not yet exited (detached)
   std::atomic<std::uint32_t> seq{0};  // futex word: bumped for every queued work
   bool stopping = false;
 } p;

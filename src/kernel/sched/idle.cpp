@@ -3,6 +3,7 @@
 // spins for idle_spin_ns (the guest haltpoll idea) and then halts in arch::cpu_halt() until an
 // IPI, readiness on the CPU's I/O set, or its next timer wakes it. While the CPU's I/O set is in
 // use, the spin polls it (NAPI busy polling): readiness raises IRQ_NET, which runs NET_RX.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
@@ -18,6 +19,10 @@ atomic_cpumask idle_cpus_mask;
 u64 idle_spin_ns = 20000;
 
 namespace {
+
+// How long an idle CPU whose I/O set is in use polls it before halting (no longer than
+// idle_spin_ns, which is 0 when logical CPUs outnumber the hardware's).
+constexpr u64 idle_io_spin_ns = 20000;
 
 int select_task_rq_idle(task_struct* p, int, int) {
   return task_cpu(p);
@@ -74,8 +79,9 @@ void do_idle(int cpu) {
       arch::cpu_relax();
       continue;
     }
-    u64 spin_until = arch::local_clock() + idle_spin_ns;
     bool io = arch::io_active(static_cast<unsigned>(cpu));
+    u64 spin_until =
+        arch::local_clock() + (io ? std::min(idle_spin_ns, idle_io_spin_ns) : idle_spin_ns);
     while (!need_resched() && !h->pending.load(std::memory_order_relaxed) &&
            arch::local_clock() < spin_until) {
       if (io)
