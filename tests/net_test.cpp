@@ -201,16 +201,19 @@ TEST_P(net_test, many_connections_on_few_cpus) {
 }
 
 // A byte stream whose reader is moved by sched_setaffinity (taskset) and by cpu_down while it
-// reads arrives whole and in order.
+// reads arrives whole and in order: the writer sends one chunk after each move.
 TEST_P(net_test, stream_survives_taskset_and_cpu_down) {
   if (ncpus() < 2) GTEST_SKIP() << "needs two CPUs";
   int port = 0;
   int lfd = listen_loopback(&port);
   ASSERT_GE(lfd, 0);
-  constexpr std::uint32_t kWords = 200000;
+  constexpr int kMoves = 12;
+  constexpr std::uint32_t kChunk = 16384;  // words per chunk
+  constexpr std::uint32_t kWords = kChunk * (kMoves + 1);
   std::atomic<std::uint32_t> got{0};
   std::atomic<bool> intact{true};
   std::atomic<pid_t> reader_pid{0};
+  std::atomic<int> moves{0};
   pid_t reader = spawn("stream-rd", [&] {
     int cfd = net::accept4(lfd, nullptr, nullptr);
     if (cfd < 0) return cfd;
@@ -238,30 +241,31 @@ TEST_P(net_test, stream_survives_taskset_and_cpu_down) {
       [&] {
         int fd = connect_loopback(port);
         if (fd < 0) return fd;
-        std::uint32_t buf[1024];
-        for (std::uint32_t w = 0; w < kWords;) {
-          std::uint32_t n = std::min<std::uint32_t>(1024, kWords - w);
-          for (std::uint32_t i = 0; i < n; i++) buf[i] = w + i;
-          if (net::write(fd, buf, n * 4) != static_cast<ssize_t>(n * 4)) break;
-          w += n;
+        std::vector<std::uint32_t> buf(kChunk);
+        for (int chunk = 0; chunk <= kMoves; chunk++) {
+          while (moves.load() < chunk) msleep(1);
+          for (std::uint32_t i = 0; i < kChunk; i++)
+            buf[i] = static_cast<std::uint32_t>(chunk) * kChunk + i;
+          if (net::write(fd, buf.data(), kChunk * 4) != static_cast<ssize_t>(kChunk * 4)) break;
         }
         net::close(fd);
         return 0;
       },
       on_cpu(0));
-  // Move the reader between the CPUs, and take its CPU away, while the stream flows.
+  while (reader_pid.load() == 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
   unsigned last = ncpus() - 1;
-  for (int i = 0; got.load() < kWords && i < 20000; i++) {
-    pid_t r = reader_pid.load();
-    if (r > 0) {
-      if (i % 3 == 2 && last != 0) {
-        EXPECT_EQ(cpu_down(last), 0);
-        EXPECT_EQ(cpu_up(last), 0);
-      } else {
-        sched_setaffinity(r, cpumask::of(static_cast<unsigned>(i) % ncpus()));
-      }
+  for (int i = 0; i < kMoves; i++) {
+    // Each move waits until the reader has the chunk before it, so it lands mid-stream.
+    while (got.load() < static_cast<std::uint32_t>(i + 1) * kChunk && intact.load())
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    if (i % 3 == 2) {
+      EXPECT_EQ(cpu_down(last), 0);
+      EXPECT_EQ(cpu_up(last), 0);
+    } else {
+      EXPECT_EQ(
+          sched_setaffinity(reader_pid.load(), cpumask::of(static_cast<unsigned>(i) % ncpus())), 0);
     }
-    std::this_thread::sleep_for(std::chrono::microseconds(500));
+    moves++;
   }
   ASSERT_EQ(join(writer, nullptr), 0);
   ASSERT_EQ(join(reader, nullptr), 0);

@@ -105,6 +105,7 @@ struct reply {
 
 void append(reply& r, std::string_view s) {
   std::size_t n = std::min(s.size(), r.cap - r.len);
+  if (n == 0) return;
   std::memcpy(r.buf + r.len, s.data(), n);
   r.len += n;
 }
@@ -481,16 +482,19 @@ void op_affinity(server::state* s) {
     // The previous one may go anywhere again; this one moves to another online CPU.
     if (last) sched_setaffinity(last, cpu_online_mask_snapshot());
     last = 0;
-    if (!victim || num_online_cpus() < 2) continue;
     task_info ti;
-    if (task_get_info(victim, &ti) != 0) continue;
+    if (!victim || task_get_info(victim, &ti) != 0) continue;
+    // The hotplug task must not take the chosen CPU away in between (-EINVAL).
+    cpus_read_lock();
     cpumask online = cpu_online_mask_snapshot();
     online.clear(static_cast<unsigned>(ti.cpu));
-    if (online.empty()) continue;
-    std::int64_t t0 = now_ns();
-    int err = sched_setaffinity(victim, cpumask::of(online.first()));
-    s->ops[OP_AFFINITY].add(t0, err == 0 || err == -ESRCH);
-    if (err == 0) last = victim;
+    if (!online.empty()) {
+      std::int64_t t0 = now_ns();
+      int err = sched_setaffinity(victim, cpumask::of(online.first()));
+      s->ops[OP_AFFINITY].add(t0, err == 0 || err == -ESRCH);  // ESRCH: the connection ended
+      if (err == 0) last = victim;
+    }
+    cpus_read_unlock();
   }
   if (last) sched_setaffinity(last, cpu_online_mask_snapshot());
 }
@@ -595,6 +599,7 @@ int server::start(const options& opts) {
   s->stopping = false;
   for (auto& cc : counters)
     for (auto& v : cc.v) v.store(0, std::memory_order_relaxed);
+  if (table.len != BODY_A.size()) swap_table(nullptr);  // a previous server's live operations
   int port = opts.port;
   unsigned n = nr_cpu_ids();
   // One listener per CPU on the same port (SO_REUSEPORT): the first fixes an ephemeral port.

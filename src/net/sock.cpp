@@ -5,6 +5,7 @@
 
 #include <memory>
 
+#include "cpustop/cpu.h"
 #include "kernel/preempt.h"
 #include "kernel/printk.h"
 
@@ -62,7 +63,9 @@ void net_read_unlock() {
 }
 
 void synchronize_net() {
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  // A full barrier (TSan knows no fences): what the caller unpublished is ordered before the
+  // looks at the CPUs' sequences.
+  external_readers.fetch_add(0, std::memory_order_seq_cst);
   auto wait_while = [](auto busy) {
     for (unsigned spins = 0; busy(); spins++) {
       if (spins < 1000)
@@ -90,7 +93,7 @@ void net_stat_inc(net_stat_item item) {
 sock* fdget(int fd) {
   if (fd < 0 || static_cast<unsigned>(fd) >= fd_table_size) return nullptr;
   net_read_lock();
-  sock* sk = fd_table[fd].load(std::memory_order_acquire);
+  sock* sk = fd_table[fd].load(std::memory_order_seq_cst);
   // The table's reference may be going away (close): take one only while others remain.
   if (sk) {
     int r = sk->refcnt.load(std::memory_order_relaxed);
@@ -136,7 +139,7 @@ int sock_install(int fd, int type, bool nonblock) {
 
 int sock_uninstall(int fd) {
   if (fd < 0 || static_cast<unsigned>(fd) >= fd_table_size) return -EBADF;
-  sock* sk = fd_table[fd].exchange(nullptr, std::memory_order_acq_rel);
+  sock* sk = fd_table[fd].exchange(nullptr, std::memory_order_seq_cst);
   if (!sk) return -EBADF;
   sock_put(sk);
   return 0;
@@ -145,7 +148,17 @@ int sock_uninstall(int fd) {
 void sk_rehome(sock* sk) {
   int cpu = raw_smp_processor_id();
   int home = sk->home.load(std::memory_order_acquire);
-  if (cpu < 0 || home == cpu || home == HOME_MOVING) return;
+  if (cpu < 0 || home == HOME_MOVING) return;
+  if (home == cpu) {
+    if (sk->away.load(std::memory_order_relaxed)) sk->away.store(0, std::memory_order_relaxed);
+    return;
+  }
+  // A task the balancer moves for a moment is woken through its CPU's wake list; one that stays
+  // (or whose home went offline) takes its socket along.
+  if (home >= 0 && cpu_online(home) &&
+      sk->away.fetch_add(1, std::memory_order_relaxed) + 1 < REHOME_AFTER)
+    return;
+  sk->away.store(0, std::memory_order_relaxed);
   if (!sk->home.compare_exchange_strong(home, HOME_MOVING, std::memory_order_acq_rel)) return;
   // Adding reports the readiness fd already has: nothing that happens in between is lost.
   if (home >= 0) arch::io_disarm(static_cast<unsigned>(home), sk->fd);

@@ -9,8 +9,9 @@
 
 namespace cpustop::net {
 
-inline constexpr int HOME_NONE = -1;    // in no CPU's readiness set
-inline constexpr int HOME_MOVING = -2;  // being moved between sets (sk_rehome)
+inline constexpr int HOME_NONE = -1;         // in no CPU's readiness set
+inline constexpr int HOME_MOVING = -2;       // being moved between sets (sk_rehome)
+inline constexpr unsigned REHOME_AFTER = 4;  // sleeps away from home before the socket follows
 
 // Readiness that ends a sleep for input and for output.
 inline constexpr u32 SK_IN_EVENTS =
@@ -30,6 +31,7 @@ struct sock {
   // instead of trying the OS first, until rx_seq moves.
   std::atomic<u32> rx_drained{~0u};
   std::atomic<int> home{HOME_NONE};  // the CPU whose readiness set holds fd
+  std::atomic<unsigned> away{0};     // sleeps in a row on another CPU than home
   wait_queue_head wq;                // tasks sleeping on the socket
 };
 
@@ -68,7 +70,8 @@ void synchronize_net();
 
 // NET_RX: takes this CPU's readiness events and wakes the sleepers (softirq context).
 void net_rx_action();
-// Moves sk into the readiness set of the caller's CPU (a hint: the task may move again).
+// Called before sleeping on sk alone: moves sk into the readiness set of the caller's CPU when
+// its home is offline or after REHOME_AFTER sleeps in a row elsewhere.
 void sk_rehome(sock* sk);
 
 // Sleeps (TASK_INTERRUPTIBLE) until seq no longer equals snap, for the events in mask. deadline is
