@@ -7,8 +7,8 @@
 #include <fmt/core.h>
 
 #include <cstdlib>
-#include <fstream>
-#include <map>
+#include <memory>
+#include <string_view>
 
 #include "bench.h"
 #include "bench_util.h"
@@ -18,8 +18,6 @@
 namespace cpustop::bench {
 
 namespace {
-
-constexpr int ROUNDS = 5;
 
 int wrk_seconds() {
   const char* e = std::getenv("CPUSTOP_BENCH_HTTP_SECONDS");
@@ -47,51 +45,43 @@ func main() {
 }
 )";
 
-// Builds the Go peer from source (once per run); "" when go is missing or the build fails.
-std::string go_server_binary() {
-  if (std::system("command -v go >/dev/null 2>&1") != 0) return "";
-  std::string dir = "/tmp/cpustop-bench-go/http";
-  std::system(("mkdir -p " + dir).c_str());
-  std::ofstream(dir + "/main.go") << GO_SERVER;
-  std::string cmd = "cd " + dir + " && GOCACHE=" + dir +
-                    "/cache GOFLAGS=-mod=mod go build -o server main.go 2>&1";
-  if (std::system(cmd.c_str()) != 0) return "";
-  return dir + "/server";
-}
-
-struct series {
-  std::vector<double> ns_per_req, p99_ns;
+// One server under wrk: each round is one wrk run. ns per request is the round's result (what
+// compare() and alternate() collect); the p99 and the error counts are kept beside it. A server
+// that did not start (port 0) is not measured.
+struct target {
+  std::string name;
+  int port = 0;
+  int seconds = 5;
+  spread p99;
   long errors = 0, non_2xx = 0, requests = 0;
-  void add(const loadgen::wrk_result& r) {
-    ns_per_req.push_back(r.requests_per_s > 0 ? 1e9 / r.requests_per_s : -1);
-    p99_ns.push_back(r.p99_ns);
+
+  double round() {
+    if (port <= 0) return -1;
+    loadgen::wrk_result r = loadgen::run_wrk(port, seconds);
+    if (!r.ok()) fmt::print(stderr, "bench http: wrk against {} failed:\n{}\n", name, r.text);
+    p99.samples.push_back(r.ok() ? r.p99_ns : -1);
     errors += r.socket_errors;
     non_2xx += r.non_2xx;
     requests += r.requests;
+    fmt::print("  {:<16} {:>9.0f} req/s  p50 {:>7.0f} us  p99 {:>7.0f} us  errors {}  non-2xx {}\n",
+               name, r.requests_per_s, r.p50_ns / 1e3, r.p99_ns / 1e3, r.socket_errors, r.non_2xx);
+    std::fflush(stdout);
+    return r.ok() && r.requests_per_s > 0 ? 1e9 / r.requests_per_s : -1;
+  }
+  side as_side() {
+    return {name, [this] { return round(); }};
   }
 };
 
-struct target {
-  std::string name;
-  int port;
-  series s;
-};
-
-// One wrk run per target per round, the order rotating each round.
-void alternate(std::vector<target*> targets, int seconds) {
-  for (int round = 0; round < ROUNDS; round++) {
-    for (std::size_t i = 0; i < targets.size(); i++) {
-      target* t = targets[(i + static_cast<std::size_t>(round)) % targets.size()];
-      loadgen::wrk_result r = loadgen::run_wrk(t->port, seconds);
-      if (!r.ok()) fmt::print(stderr, "bench http: wrk against {} failed:\n{}\n", t->name, r.text);
-      t->s.add(r);
-      fmt::print(
-          "  round {} {:<16} {:>9.0f} req/s  p50 {:>7.0f} us  p99 {:>7.0f} us  errors {} non-2xx "
-          "{}\n",
-          round + 1, t->name, r.requests_per_s, r.p50_ns / 1e3, r.p99_ns / 1e3, r.socket_errors,
-          r.non_2xx);
-      std::fflush(stdout);
-    }
+// The live operations' own report (cpustop-httpd --live-ops prints it at exit): what each cost.
+void print_live_ops_report(std::string_view out) {
+  fmt::print("cpustop-httpd --live-ops, what each operation cost:\n");
+  while (!out.empty()) {
+    std::size_t nl = out.find('\n');
+    std::string_view line = out.substr(0, nl);
+    if (line.rfind("op ", 0) == 0 || line.rfind("responses_", 0) == 0) fmt::print("  {}\n", line);
+    if (nl == std::string_view::npos) break;
+    out.remove_prefix(nl + 1);
   }
 }
 
@@ -108,62 +98,49 @@ int run() {
     fmt::print(stderr, "bench http: cannot start {}\n", httpd);
     return 1;
   }
-  std::string go_bin = go_server_binary();
+  std::string go_bin = go_binary("http", GO_SERVER);
   std::unique_ptr<loadgen::server_process> go;
   if (!go_bin.empty())
     go = std::make_unique<loadgen::server_process>(std::vector<std::string>{go_bin},
                                                    std::vector<std::string>{"GOMAXPROCS=2"});
-  floor_server epoll_floor(floor_kind::epoll, std::min(hw_cpus(), 2u));
-  floor_server uring_floor(floor_kind::io_uring, std::min(hw_cpus(), 2u));
+  else
+    fmt::print("go is not installed: no Go peer\n");
+  unsigned threads = std::min(hw_cpus(), 2u);
+  floor_server epoll_floor(floor_kind::epoll, threads);
+  floor_server uring_floor(floor_kind::io_uring, threads);
 
-  target t_ours{"cpustop-httpd", ours.port(), {}};
-  target t_go{"go_nethttp", go && go->ok() ? go->port() : 0, {}};
-  target t_epoll{"epoll_floor", epoll_floor.ok() ? epoll_floor.port() : 0, {}};
-  target t_uring{"io_uring_floor", uring_floor.ok() ? uring_floor.port() : 0, {}};
-  std::vector<target*> all = {&t_ours};
-  for (target* t : {&t_go, &t_epoll, &t_uring})
-    if (t->port > 0) all.push_back(t);
-  section(fmt::format("http: wrk -t1 -c64 -d{}s --latency, {} rounds, servers on 2 CPUs", seconds,
-                      ROUNDS));
-  alternate(all, seconds);
+  target t_ours{"cpustop-httpd", ours.port(), seconds};
+  target t_go{"go_nethttp", go && go->ok() ? go->port() : 0, seconds};
+  target t_epoll{"epoll_floor", epoll_floor.ok() ? epoll_floor.port() : 0, seconds};
+  target t_uring{"io_uring_floor", uring_floor.ok() ? uring_floor.port() : 0, seconds};
+  section(fmt::format("http: wrk -t1 -c64 -d{}s --latency, servers on {} CPUs", seconds, threads));
+  std::vector<spread> ns = compare("http_request", [&] { return t_ours.round(); },
+                                   {t_go.as_side(), t_epoll.as_side(), t_uring.as_side()});
+  report("http_p99", t_ours.p99, t_go.name, t_go.p99);
+  report("http_p99", t_ours.p99, t_epoll.name, t_epoll.p99);
+  // Where readiness comes from, measured where nothing else differs: epoll (src/arch's choice)
+  // against io_uring multishot poll.
+  report("http_floor_epoll_vs_io_uring", ns[2], t_uring.name, ns[3]);
 
   section(
-      "http: cpustop-httpd quiet vs with live operations (stop_machine 10 ms, affinity 50 ms, "
-      "hotplug 1 s, livepatch)");
-  target t_quiet{"quiet", ours.port(), {}};
-  target t_live{"live_ops", live.port(), {}};
-  alternate({&t_quiet, &t_live}, seconds);
-  std::string quiet_out, live_out;
-  ours.stop(&quiet_out);
+      "http: cpustop-httpd quiet vs with its live operations (stop_machine every 10 ms, "
+      "affinity every 50 ms, cpu_down/cpu_up every 1 s, livepatch)");
+  target t_quiet{"quiet", ours.port(), seconds};
+  target t_live{"live_ops", live.port(), seconds};
+  std::vector<spread> lq = alternate({t_live.as_side(), t_quiet.as_side()});
+  report("http_request_live_ops", lq[0], t_quiet.name, lq[1]);
+  report("http_p99_live_ops", t_live.p99, t_quiet.name, t_quiet.p99);
+  std::string live_out;
+  ours.stop();
   live.stop(&live_out);
-  fmt::print("cpustop-httpd --live-ops after the runs:\n");
-  for (std::string_view v = live_out; !v.empty();) {
-    std::size_t nl = v.find('\n');
-    std::string_view line = v.substr(0, nl);
-    if (line.rfind("op ", 0) == 0 || line.rfind("responses_", 0) == 0) fmt::print("  {}\n", line);
-    if (nl == std::string_view::npos) break;
-    v.remove_prefix(nl + 1);
-  }
-  for (target* t : {&t_ours, &t_go, &t_epoll, &t_uring, &t_quiet, &t_live})
-    if (t->port > 0)
-      fmt::print("{}: {} requests, {} socket errors, {} non-2xx\n", t->name, t->s.requests,
-                 t->s.errors, t->s.non_2xx);
+  print_live_ops_report(live_out);
 
-  auto m = [](const std::vector<double>& v) { return median(v); };
-  if (t_go.port > 0) {
-    report("http_request", m(t_ours.s.ns_per_req), "go_nethttp", m(t_go.s.ns_per_req));
-    report("http_p99", m(t_ours.s.p99_ns), "go_nethttp", m(t_go.s.p99_ns));
-  } else {
-    fmt::print("go is not installed: no Go peer\n");
-  }
-  report("http_request", m(t_ours.s.ns_per_req), "epoll_floor", m(t_epoll.s.ns_per_req));
-  report("http_p99", m(t_ours.s.p99_ns), "epoll_floor", m(t_epoll.s.p99_ns));
-  // The readiness source, measured where nothing else differs: epoll (what src/arch uses).
-  report("http_floor_readiness", m(t_epoll.s.ns_per_req), "io_uring_floor",
-         m(t_uring.s.ns_per_req));
-  report("http_p99_live_ops", m(t_live.s.p99_ns), "quiet", m(t_quiet.s.p99_ns));
-  bool clean = t_live.s.errors == 0 && t_live.s.non_2xx == 0 && t_ours.s.errors == 0 &&
-               t_ours.s.non_2xx == 0;
+  for (const target* t : {&t_ours, &t_go, &t_epoll, &t_uring, &t_quiet, &t_live})
+    if (t->port > 0)
+      fmt::print("{}: {} requests, {} socket errors, {} non-2xx\n", t->name, t->requests, t->errors,
+                 t->non_2xx);
+  bool clean = t_live.errors == 0 && t_live.non_2xx == 0 && t_ours.errors == 0 &&
+               t_ours.non_2xx == 0 && t_quiet.errors == 0 && t_quiet.non_2xx == 0;
   if (!clean) fmt::print("bench http: cpustop-httpd had socket errors or non-2xx responses\n");
   return clean ? 0 : 1;
 }

@@ -3,6 +3,7 @@
 #include <cerrno>
 
 #include "cpustop/cpumask.h"
+#include "kernel/task.h"
 
 namespace cpustop {
 namespace {
@@ -41,6 +42,29 @@ TEST(cpumask, set_operations_and_iteration) {
   EXPECT_EQ(b.next(4), 70u);
   EXPECT_EQ(cpumask_to_hex(cpumask::first_n(4)), "f");
   EXPECT_EQ(cpumask_to_hex(b), "40,00000000,00000008");
+}
+
+}  // namespace
+}  // namespace cpustop
+
+namespace cpustop {
+namespace {
+
+// The letters of the kernel's task_state_index()/task_index_to_char(), for ps and sched_switch.
+TEST(task_state, letters_are_the_kernels) {
+  auto letter = [](unsigned state, unsigned exit_state = 0) {
+    return task_index_to_char(__task_state_index(state, exit_state));
+  };
+  EXPECT_EQ(letter(TASK_RUNNING), 'R');
+  EXPECT_EQ(letter(TASK_WAKING), 'R');
+  EXPECT_EQ(letter(TASK_NEW), 'R');
+  EXPECT_EQ(letter(TASK_INTERRUPTIBLE), 'S');
+  EXPECT_EQ(letter(TASK_UNINTERRUPTIBLE), 'D');
+  EXPECT_EQ(letter(TASK_IDLE), 'I');
+  EXPECT_EQ(letter(TASK_PARKED), 'P');
+  EXPECT_EQ(letter(TASK_DEAD, EXIT_ZOMBIE), 'Z');
+  EXPECT_EQ(letter(TASK_DEAD, EXIT_DEAD), 'X');
+  EXPECT_EQ(letter(TASK_RUNNING, EXIT_ZOMBIE), 'Z');
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // The cpu_stop API: return codes, where functions run, stop_machine exclusivity, guaranteed
-// time-to-execute, faults, and the historical bug classes of kernel-spec.md section 10.
+// time-to-execute, faults, and the historical bug classes of the stopper (each test names
+// the kernel commit it guards).
 #include <array>
 #include <chrono>
 #include <thread>

@@ -12,11 +12,6 @@
 namespace cpustop {
 namespace {
 
-int stress_seconds() {
-  const char* s = std::getenv("CPUSTOP_STRESS_SECONDS");
-  return s ? std::max(1, std::atoi(s)) : 30;
-}
-
 struct once_item {
   std::atomic<int> runs{0};
 };
@@ -26,16 +21,21 @@ int run_once(void* arg) {
   return 0;
 }
 
-bool parked_exactly_while_offline(unsigned cpu, bool online) {
+// Empty when cpu's three per-CPU threads are parked exactly while it is offline; else what is
+// wrong.
+std::string parking_error(unsigned cpu, bool online) {
   std::string c = std::to_string(cpu);
   int seen = 0;
+  std::string bad;
   for (const task_info& t : task_list()) {
     if (t.comm != "migration/" + c && t.comm != "ksoftirqd/" + c && t.comm != "kworker/" + c + ":0")
       continue;
     seen++;
-    if ((t.state == 'P') == online) return false;
+    if ((t.state == 'P') == online)
+      bad += t.comm + " is " + t.state + " after cpu_" + (online ? "up" : "down") + "; ";
   }
-  return seen == 3;
+  if (seen != 3) bad += std::to_string(seen) + " per-CPU threads of cpu" + c + "; ";
+  return bad;
 }
 
 TEST(stress_hotplug, torture_onoff_under_stop_and_affinity_storms) {
@@ -116,18 +116,18 @@ TEST(stress_hotplug, torture_onoff_under_stop_and_affinity_storms) {
   // torture_onoff: toggle a random CPU, never the last online one.
   std::mt19937 rng(5);
   long downs = 0, ups = 0, bad_parking = 0;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(stress_seconds());
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(test::stress_seconds());
   while (std::chrono::steady_clock::now() < deadline) {
     unsigned cpu = random_cpu(rng);
     if (cpu_online(static_cast<int>(cpu))) {
       if (num_online_cpus() == 1) continue;
       ASSERT_EQ(cpu_down(cpu), 0) << "cpu" << cpu;
       downs++;
-      if (!parked_exactly_while_offline(cpu, false)) bad_parking++;
+      if (std::string e = parking_error(cpu, false); !e.empty()) bad_parking++, ADD_FAILURE() << e;
     } else {
       ASSERT_EQ(cpu_up(cpu), 0) << "cpu" << cpu;
       ups++;
-      if (!parked_exactly_while_offline(cpu, true)) bad_parking++;
+      if (std::string e = parking_error(cpu, true); !e.empty()) bad_parking++, ADD_FAILURE() << e;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }

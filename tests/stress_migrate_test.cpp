@@ -10,11 +10,6 @@
 namespace cpustop {
 namespace {
 
-int stress_seconds() {
-  const char* s = std::getenv("CPUSTOP_STRESS_SECONDS");
-  return s ? std::max(1, std::atoi(s)) : 30;
-}
-
 TEST(stress_migrate, random_affinity_changes_never_break_the_mask) {
   boot_params p;
   p.nr_cpus = 8;
@@ -48,7 +43,7 @@ TEST(stress_migrate, random_affinity_changes_never_break_the_mask) {
         },
         a));
   }
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(stress_seconds());
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(test::stress_seconds());
   std::atomic<long> changes{0}, errors{0};
   std::vector<pid_t> setters;
   for (int k = 0; k < 4; k++)
@@ -74,11 +69,12 @@ TEST(stress_migrate, random_affinity_changes_never_break_the_mask) {
     ASSERT_EQ(sched_getaffinity(victims[i], &got), 0);
     EXPECT_EQ(got, last);
   }
+  // Every victim still runs after its final move: wait for each one's next round.
   std::vector<long> seen;
   for (auto& pr : progress) seen.push_back(pr.load());
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
   for (std::size_t i = 0; i < progress.size(); i++)
-    EXPECT_GT(progress[i].load(), seen[i]) << "victim " << i << " stopped running";
+    EXPECT_TRUE(test::wait_until([&] { return progress[i].load() > seen[i]; }))
+        << "victim " << i << " stopped running";
   stop = true;
   for (pid_t v : victims) ASSERT_EQ(join(v, nullptr), 0);
   sched_stats st = get_sched_stats();

@@ -13,11 +13,6 @@ namespace {
 
 using test::on_cpu;
 
-int stress_seconds() {
-  const char* s = std::getenv("CPUSTOP_STRESS_SECONDS");
-  return s ? std::max(1, std::atoi(s)) : 30;
-}
-
 struct work_item {
   std::atomic<int> runs{0};
   int expect_cpu = -1;
@@ -61,7 +56,7 @@ TEST(stress_stop, random_mix_of_every_api_on_8_cpus) {
         on_cpu(c, SCHED_FIFO, 10 + static_cast<int>(c))));
   }
 
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(stress_seconds());
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(test::stress_seconds());
   std::vector<caller_stats> stats(4);
   std::vector<pid_t> callers;
   for (int k = 0; k < 4; k++) {

@@ -4,8 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <string>
 #include <thread>
 
@@ -14,6 +16,25 @@
 namespace cpustop::test {
 
 inline constexpr unsigned kCpuCounts[] = {1, 2, 4, 8};
+
+// How long a stress test runs: CPUSTOP_STRESS_SECONDS, default 30.
+inline int stress_seconds() {
+  const char* s = std::getenv("CPUSTOP_STRESS_SECONDS");
+  return s ? std::max(1, std::atoi(s)) : 30;
+}
+
+// Waits until done() holds, looking every millisecond. A wait on an event, not a race with the
+// clock: the limit (default 30 s) only turns a hang into a failure, so it is far above any
+// legitimate delay on a loaded host. Returns done()'s last result.
+template <class Done>
+bool wait_until(Done&& done, std::chrono::milliseconds limit = std::chrono::seconds(30)) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= end) return done();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
 
 // Spins (in a task, with preemption points) for about ns of wall time.
 inline void spin_for_ns(std::uint64_t ns) {

@@ -60,14 +60,16 @@ struct boot_params {
 
 // Boots the machine and returns once kernel_init has run every initcall (system_state is
 // RUNNING). Called from a thread that is not a cpustop CPU. Returns 0, -EBUSY if already booted,
-// -EINVAL for bad parameters (nr_cpus > NR_CPUS, hz out of range, bad topology), -ENOMEM, or
-// -EPERM from inside a cpustop task. On failure nothing is left running.
+// -EINVAL for bad parameters (nr_cpus > NR_CPUS, hz out of range, bad topology), or -EPERM from
+// inside a cpustop task; on these failures nothing was started. If the host cannot create the
+// CPU threads the machine panics (a half-started boot cannot be undone).
 int boot(const boot_params& params = {});
 
 // Halts the machine: stops the kernel threads, takes the CPUs down, joins their OS threads and
 // frees everything. Every task that boot()'s caller spawned must have exited and been joined or
 // detached first; otherwise returns -EBUSY and logs the tasks still alive. -EDEADLK from inside
-// a cpustop task, -ENODEV when not booted.
+// a cpustop task, -ENODEV when not booted. -EFAULT when task_structs leaked (the machine is
+// halted all the same, and a WARN names the count).
 int shutdown();
 
 bool booted();

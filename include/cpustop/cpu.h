@@ -34,14 +34,13 @@ enum cpuhp_state : int {
   CPUHP_ONLINE,
 };
 
-// Brings cpu online. May sleep. 0; -EINVAL if cpu is not a possible CPU or already online;
-// -EBUSY while hotplug is disabled; the error of a failing startup callback, after rolling the
-// CPU back to offline.
+// Brings cpu online. May sleep. 0; -EINVAL if cpu is not a possible CPU or already online (or
+// not booted); the error of a failing startup callback, after rolling the CPU back to offline.
 int cpu_up(unsigned int cpu);
 // Takes cpu offline. Tasks on it move to other allowed CPUs; a task allowed only there loses its
 // affinity ("process N (comm) no longer affine to cpuX"). May sleep. 0; -EINVAL if not possible
-// or already offline; -EBUSY for the last online CPU or while hotplug is disabled; the error of a
-// failing teardown callback, after rolling the CPU back online.
+// or already offline; -EBUSY for the last online CPU; the error of a failing teardown callback,
+// after rolling the CPU back online.
 int cpu_down(unsigned int cpu);
 
 using cpuhp_callback = std::function<int(unsigned int cpu)>;

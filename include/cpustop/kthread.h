@@ -19,6 +19,10 @@ task_struct* kthread_create_on_cpu(int (*threadfn)(void* data), void* data, unsi
                                    const char* namefmt, int* err = nullptr);
 // Binds a not-yet-running kthread to cpu.
 void kthread_bind(task_struct* k, unsigned cpu);
+// Wakes p if it sleeps in TASK_INTERRUPTIBLE or TASK_UNINTERRUPTIBLE (not parked, not stopped):
+// it becomes runnable on a CPU it may use. Returns 1 if p was woken, 0 if it was not asleep in
+// such a state. Any context, including interrupts and stop functions, except with a cpu_stopper
+// lock held (lockdep panics). Does not sleep.
 int wake_up_process(task_struct* p);
 
 // Inside a kthread: whether kthread_stop() / kthread_park() was called on it.

@@ -26,6 +26,9 @@
 //     calls flush_signals().
 //   - Writes never raise SIGPIPE: a reset or closed peer gives -EPIPE or -ECONNRESET.
 //   - Timeouts run on the calling CPU's hrtimers, the machinery msleep() uses.
+//   - The simulator (CPUSTOP_ARCH=sim, docs/sim.md) has no sockets and no offload pool: socket()
+//     and offload() return -EOPNOTSUPP there and change nothing, and so every other call sees
+//     only bad descriptors.
 #pragma once
 
 #include <poll.h>
@@ -43,7 +46,8 @@ inline constexpr std::int64_t WAIT_FOREVER = -1;
 
 // A socket, as socket(2); type may carry SOCK_NONBLOCK and SOCK_CLOEXEC. The descriptor is
 // non-blocking in the OS whatever the flags (cpustop does the waiting). Returns the descriptor,
-// or -EAFNOSUPPORT, -EINVAL, -EMFILE, -ENFILE, -ENOMEM, ... Any context.
+// or -EAFNOSUPPORT, -EINVAL, -EMFILE, -ENFILE, -ENOMEM, -EOPNOTSUPP (the simulator), ... Any
+// context.
 int socket(int domain, int type, int protocol = 0);
 // As bind(2), listen(2), setsockopt(2) and getsockopt(2) (e.g. SO_REUSEPORT before bind, for one
 // listener per CPU). Any context.
@@ -102,7 +106,8 @@ int offload_call(void (*fn)(void* arg), void* arg);
 // calling task sleeps in D meanwhile and its CPU runs other tasks. fn must not call cpustop (it
 // runs outside every logical CPU). From outside a task fn simply runs on the caller's thread.
 // Returns 0 once fn has run (an exception from fn is rethrown here); -EAGAIN when no pool thread
-// could be started, and -EDEADLK in atomic context: then fn never runs. May sleep.
+// could be started, -EOPNOTSUPP from a task in the simulator, and -EDEADLK in atomic context:
+// then fn never runs. May sleep.
 template <class F>
 int offload(F&& fn) {
   static_assert(std::is_invocable_v<F&>, "offload needs a callable taking no arguments");

@@ -99,6 +99,7 @@ int join(pid_t pid, int* exit_code = nullptr);
 
 // The running task, or nullptr outside cpustop's CPUs. Inside the idle loop it is the idle task.
 task_struct* current();
+// p's pid (its thread id, as the kernel's task_pid_nr()); p must be a live task. Any context.
 pid_t task_pid_nr(const task_struct* p);
 // The calling task's pid, -1 outside tasks.
 pid_t getpid();
@@ -126,6 +127,8 @@ struct sched_param {
 int sched_setscheduler(pid_t pid, int policy, const sched_param& param);
 // The policy of pid, or -ESRCH.
 int sched_getscheduler(pid_t pid);
+// pid's rt priority into param->sched_priority (0 for fair tasks). 0, -EINVAL for a negative pid
+// or null param, -ESRCH. Any task or thread; does not sleep.
 int sched_getparam(pid_t pid, sched_param* param);
 // Sets the nice value (-20..19, clamped as the kernel does) of a SCHED_NORMAL/BATCH/IDLE task.
 // 0, -ESRCH.

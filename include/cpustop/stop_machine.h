@@ -39,7 +39,7 @@ struct cpu_stop_work {
   unsigned long caller = 0;  // return address of the code that queued it
   void* arg = nullptr;
   cpu_stop_done* done = nullptr;
-  // cpustop's guard for invariant 7 (never queue a linked work): set while queued.
+  // Set while queued: a work still linked into a stopper's list is never queued again.
   std::atomic<bool> queued{false};
 };
 
@@ -61,7 +61,8 @@ int stop_two_cpus(unsigned int cpu1, unsigned int cpu2, cpu_stop_fn_t fn, void* 
 
 // Runs fn(arg) on every CPU in mask, each on its own stopper, and waits for all. May sleep.
 // Returns -ENOENT if no CPU in mask could take the work, 0 if every fn returned 0, else one of
-// their non-zero results. (Static in Linux 6.x; kept public as LegoOS and the seeds have it.)
+// their non-zero results. (Static in Linux 6.x; kept public as in
+// Linux 4.x and LegoOS.)
 int stop_cpus(const cpumask* mask, cpu_stop_fn_t fn, void* arg);
 // As stop_cpus, but returns -EAGAIN at once while another stop_cpus/stop_machine is queueing.
 int try_stop_cpus(const cpumask* mask, cpu_stop_fn_t fn, void* arg);

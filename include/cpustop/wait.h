@@ -34,22 +34,26 @@ struct wait_queue_head {
 
 void init_waitqueue_head(wait_queue_head* wq);
 void init_wait_entry(wait_queue_entry* wq_entry, unsigned flags);
+// The pieces of wait_event (for code that cannot use it). Any context that may sleep next.
 // Queues the entry (if not queued) and sets the caller's state; returns 0.
 long prepare_to_wait_event(wait_queue_head* wq, wait_queue_entry* wq_entry, unsigned state);
 // Sleeps until woken (schedule() in a task; a futex wait elsewhere).
 void wait_event_sleep(wait_queue_entry* wq_entry);
 // As above, at most timeout_ns; returns the time left (0 when it timed out).
 std::int64_t wait_event_sleep_timeout(wait_queue_entry* wq_entry, std::int64_t timeout_ns);
+// Sets the caller running again and unqueues the entry. Does not sleep.
 void finish_wait(wait_queue_head* wq, wait_queue_entry* wq_entry);
 
 // Wakes waiters: all non-exclusive ones and up to one exclusive. Any context.
 void wake_up(wait_queue_head* wq);
 void wake_up_all(wait_queue_head* wq);
+// True if somebody waits on wq. Lockless: the caller orders it with the condition it changed.
 bool waitqueue_active(wait_queue_head* wq);
 
 inline constexpr unsigned TASK_UNINTERRUPTIBLE_WAIT = 0x0002;
 
-// Sleeps until cond() is true; cond is re-evaluated after every wakeup.
+// Sleeps until cond() is true; cond is re-evaluated after every wakeup. May sleep: from a task
+// (not in atomic context) or a thread outside cpustop. cond must not sleep.
 template <class Cond>
 void wait_event(wait_queue_head& wq, Cond cond) {
   if (cond()) return;
@@ -63,7 +67,8 @@ void wait_event(wait_queue_head& wq, Cond cond) {
   finish_wait(&wq, &wqe);
 }
 
-// As wait_event, for at most timeout_ns. Returns true if cond() became true.
+// As wait_event, for at most timeout_ns (<= 0: only look). Returns true if cond() became true.
+// May sleep.
 template <class Cond>
 bool wait_event_timeout(wait_queue_head& wq, Cond cond, std::int64_t timeout_ns) {
   if (cond()) return true;
@@ -94,10 +99,13 @@ void reinit_completion(completion* x);
 // including stop functions and interrupt context.
 void complete(completion* x);
 void complete_all(completion* x);
+// Sleeps until x is completed and takes one "done". May sleep: a task or a thread outside cpustop.
 void wait_for_completion(completion* x);
-// Returns true if completed, false on timeout.
+// As wait_for_completion, for at most timeout_ns. Returns true if completed, false on timeout.
 bool wait_for_completion_timeout(completion* x, std::int64_t timeout_ns);
+// Takes one "done" if there is one, without sleeping; true if it did. Any context.
 bool try_wait_for_completion(completion* x);
+// True if a wait_for_completion() would not sleep. Any context.
 bool completion_done(completion* x);
 
 // A sleeping mutex owned by a task (or by a thread outside cpustop). Not recursive. Usable with
@@ -111,6 +119,7 @@ struct mutex {
   bool try_lock();
 };
 void mutex_init(mutex* lock);
+// May sleep: not from atomic context, interrupts or stop functions.
 void mutex_lock(mutex* lock);
 // 1 if taken, 0 if not (the kernel's convention).
 int mutex_trylock(mutex* lock);

@@ -7,10 +7,11 @@
 #include <cstdio>
 #include <mutex>
 
+#include "kernel/bug.h"
 #include "kernel/fork.h"
 #include "kernel/init.h"
 #include "kernel/printk.h"
-#include "kernel/sched/topology.h"
+#include "kernel/sched/hotplug.h"
 #include "kernel/sched/wait.h"
 #include "kernel/smpboot.h"
 #include "kernel/stop_machine.h"
@@ -34,7 +35,9 @@ struct cpuhp_cpu_state {
   completion done_up;
   completion done_down;
   std::atomic<u32> boot_req{0};  // what the AP thread waits for: BOOT_* below
-  std::atomic<bool> dying{false};
+  // The direction of the last walk (the kernel's st->bringup): a CPU is dying from the start of
+  // a down walk until an up walk begins, rollbacks included.
+  std::atomic<bool> bringup{true};
 };
 
 enum : u32 { BOOT_WAIT = 0, BOOT_UP = 1, BOOT_EXIT = 2 };
@@ -79,41 +82,9 @@ int bringup_cpu(unsigned cpu) {
   cpuhp_cpu_state* st = &per_cpu_cpuhp_state[cpu];
   reinit_completion(&st->done_up);
   st->boot_req.store(BOOT_UP, std::memory_order_release);
-  arch::futex_wake(&st->boot_req, 1);
+  cond_wake(&st->boot_req);
   wait_for_completion(&st->done_up);
   return cpu_online(static_cast<int>(cpu)) ? 0 : -EIO;
-}
-
-int sched_cpu_starting(unsigned cpu) {
-  cpu_rq(static_cast<int>(cpu))->last_tick_jiffies = get_jiffies_64();
-  return 0;
-}
-
-int sched_cpu_activate(unsigned cpu) {
-  per_cpu_cpuhp_state[cpu].dying.store(false);
-  cpu_active_mask.set(cpu);
-  if (system_state.load() == SYSTEM_RUNNING) build_sched_domains(true);
-  return 0;
-}
-
-// From here on no new work is placed on the CPU: wakeups and the balancer skip inactive CPUs.
-int sched_cpu_deactivate(unsigned cpu) {
-  per_cpu_cpuhp_state[cpu].dying.store(true);
-  cpu_active_mask.clear(cpu);
-  build_sched_domains(true);
-  return 0;
-}
-
-// Tasks that disabled migration must leave the CPU on their own first.
-int sched_cpu_wait_empty(unsigned cpu) {
-  rq* rq = cpu_rq(static_cast<int>(cpu));
-  while (rq->nr_pinned.load() > 0) {
-    if (schedulable_current())
-      msleep(1);
-    else
-      arch::os_sleep_ns(1000000);
-  }
-  return 0;
 }
 
 // take_cpu_down: on the dying CPU, inside stop_machine, with every other CPU stopped.
@@ -126,7 +97,7 @@ int take_cpu_down(void* arg) {
   for (int state = CPUHP_AP_ONLINE; state > CPUHP_AP_OFFLINE; state--) {
     st->state.store(state);
     int ret = cpuhp_invoke_callback(cpu, state, false);
-    if (ret) printk_fmt("WARNING: cpu%u: dying state %d failed: %d", cpu, state, ret);
+    WARN(ret, "cpu%u: dying state %d failed: %d", cpu, state, ret);
   }
   st->state.store(CPUHP_AP_OFFLINE);
   hrtimers_cpu_dying(static_cast<int>(cpu), static_cast<int>(cpu_online_mask.load().first()));
@@ -176,9 +147,7 @@ void notify_cpu_starting(unsigned cpu) {
     int state = st->state.load() + 1;
     st->state.store(state);
     int ret = cpuhp_invoke_callback(cpu, state, true);
-    if (ret)
-      printk_fmt("WARNING: cpu%u: starting state %s failed: %d", cpu,
-                 cpuhp_hp_states[state].name.c_str(), ret);
+    WARN(ret, "cpu%u: starting state %s failed: %d", cpu, cpuhp_hp_states[state].name.c_str(), ret);
   }
   local_irq_restore(flags);
 }
@@ -220,10 +189,12 @@ int _cpu_up(unsigned cpu, int target) {
   cpuhp_cpu_state* st = &per_cpu_cpuhp_state[cpu];
   if (cpu_online(static_cast<int>(cpu)) || st->state.load() != CPUHP_OFFLINE) return -EINVAL;
   int prev = st->state.load();
+  st->bringup.store(true);
   int ret = cpuhp_up_callbacks(cpu, target);
   if (ret) {
     printk_fmt("cpu%u: bring-up failed at state %d (%s): %d; rolling back", cpu,
                st->state.load() + 1, cpuhp_hp_states[st->state.load() + 1].name.c_str(), ret);
+    st->bringup.store(false);
     cpuhp_down_callbacks(cpu, prev);
   }
   return ret;
@@ -234,14 +205,15 @@ int _cpu_down(unsigned cpu, int target) {
   if (!cpu_online(static_cast<int>(cpu)) || st->state.load() != CPUHP_ONLINE) return -EINVAL;
   if (num_online_cpus() == 1) return -EBUSY;
   int prev = st->state.load();
+  st->bringup.store(false);
   int ret = cpuhp_down_callbacks(cpu, target);
   if (ret) {
     printk_fmt("cpu%u: teardown failed at state %d (%s): %d; rolling back", cpu, st->state.load(),
                cpuhp_hp_states[st->state.load()].name.c_str(), ret);
     st->state.store(st->state.load() - 1);
+    st->bringup.store(true);
     cpuhp_up_callbacks(cpu, prev);
   }
-  st->dying.store(false);
   return ret;
 }
 
@@ -519,9 +491,10 @@ void cpu_thread_main(unsigned cpu) {
   }
   // A CPU that is offline waits here for its next bring-up (the arch's "play dead").
   for (;;) {
+    // Offline for as long as it takes: no spinning, a block until the next request.
     u32 req;
     while ((req = st->boot_req.load(std::memory_order_acquire)) == BOOT_WAIT)
-      arch::futex_wait(&st->boot_req, BOOT_WAIT);
+      cond_block(&st->boot_req, static_cast<u32>(BOOT_WAIT), COND_FOREVER);
     if (req == BOOT_EXIT) return;
     st->boot_req.store(BOOT_WAIT, std::memory_order_relaxed);
     task_struct* idle = idle_threads[cpu];
@@ -537,12 +510,12 @@ void cpu_thread_main(unsigned cpu) {
 void cpuhp_release_waiting_cpus() {
   for (unsigned c = 0; c < nr_cpu_ids_; c++) {
     per_cpu_cpuhp_state[c].boot_req.store(BOOT_EXIT, std::memory_order_release);
-    arch::futex_wake(&per_cpu_cpuhp_state[c].boot_req, 1);
+    cond_wake(&per_cpu_cpuhp_state[c].boot_req);
   }
 }
 
 bool cpu_dying(int cpu) {
-  return per_cpu_cpuhp_state && per_cpu_cpuhp_state[cpu].dying.load();
+  return per_cpu_cpuhp_state && !per_cpu_cpuhp_state[cpu].bringup.load();
 }
 
 // ---- Queries ---------------------------------------------------------------------------------

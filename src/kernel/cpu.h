@@ -26,7 +26,7 @@ void lockdep_assert_cpus_held();
 // The idle task of cpu (swapper/N), and setting the boot CPU's before start_kernel.
 task_struct* idle_task(unsigned cpu);
 void set_idle_task(unsigned cpu, task_struct* idle);
-// True while cpu is going down (between deactivate and dead).
+// True from the start of a down walk of cpu until its next up walk (the kernel's cpu_dying_mask).
 bool cpu_dying(int cpu);
 
 }  // namespace cpustop

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <string>
 
+#include "kernel/bug.h"
 #include "kernel/fork.h"
 #include "kernel/printk.h"
 #include "kernel/sched/wait.h"
@@ -166,27 +167,33 @@ task_struct* kthread_create_on_cpu(int (*threadfn)(void*), void* data, unsigned 
 }
 
 bool wait_task_inactive(task_struct* p, unsigned match_state) {
-  for (unsigned spins = 0;; spins++) {
+  auto state_mismatch = [&](unsigned state) {
+    return match_state && state != match_state && !(state & match_state);
+  };
+  for (;;) {
+    // While p runs, its CPU will switch it out soon: wait for that (the kernel spins here).
+    cond_wait(&p->on_cpu, [&] { return !task_on_cpu(p) || state_mismatch(task_state(p)); });
     rq_flags rf;
     rq* rq = task_rq_lock(p, &rf);
     bool running = task_on_cpu(p);
     bool queued = task_on_rq_queued(p);
     unsigned state = task_state(p);
     task_rq_unlock(rq, p, &rf);
-    if (match_state && state != match_state && !(state & match_state)) return false;
+    if (state_mismatch(state)) return false;
     if (!running && !queued) return true;
-    if (spins < 100)
-      arch::cpu_relax();
-    else if (schedulable_current() && !in_atomic())
+    if (running) continue;
+    // Runnable but not running: it must run before it can block. A task sleeps meanwhile, as
+    // the kernel's schedule_hrtimeout(); anything else waits on the queued word.
+    if (schedulable_current() && !in_atomic())
       schedule_hrtimeout(arch::local_clock() + 20 * NSEC_PER_USEC);
     else
-      arch::os_yield();
+      cond_wait(&p->on_rq, [&] { return !task_on_rq_queued(p) || task_on_cpu(p); });
   }
 }
 
 static void __kthread_bind_mask(task_struct* p, const cpumask& mask, unsigned state) {
   if (!wait_task_inactive(p, state)) {
-    printk_fmt("WARNING: kthread_bind of %s/%d while it runs", p->comm, p->pid);
+    WARN(1, "kthread_bind of %s/%d while it runs", p->comm, p->pid);
     return;
   }
   unsigned long flags = __raw_spin_lock_irqsave(&p->pi_lock);
@@ -229,7 +236,10 @@ void kthread_parkme() {
   task_struct* self = get_current();
   kthread* k = to_kthread(self);
   for (;;) {
-    set_current_state(TASK_PARKED);
+    // Not set_current_state(): a wakeup for the sleep before this one (a queue_work, a stop
+    // work) could still turn TASK_PARKED into TASK_RUNNING, and cpu_down() would return with
+    // the thread unparked.
+    set_special_state(TASK_PARKED);
     if (!(k->flags.load() & KTHREAD_SHOULD_PARK)) break;
     // Tell kthread_park() we are parking; it then waits until we are off the CPU.
     complete(&k->parked);

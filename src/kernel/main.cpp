@@ -4,6 +4,7 @@
 // order and then, as "init", waits for shutdown().
 #include <cstdio>
 
+#include "kernel/bug.h"
 #include "kernel/cpu.h"
 #include "kernel/fork.h"
 #include "kernel/init.h"
@@ -146,7 +147,7 @@ void start_kernel() {
   softirq_init();
   irq_init();
   if (int err = tick_init()) printk_fmt("tick_init: clock event device failed: %d", err);
-  printk_fmt("clocksource: %s, tick %u Hz", arch::clock.use_tsc ? "tsc" : "monotonic", HZ);
+  printk_fmt("clocksource: %s, tick %u Hz", arch::clocksource_name(), HZ);
   if (lego_order()) {
     printk_fmt("smp_init: bringing up the secondary CPUs before rest_init (LegoOS order)");
     smp_init();
@@ -179,7 +180,7 @@ int boot(const boot_params& params) {
   TICK_NSEC = NSEC_PER_SEC / HZ;
   sched_rr_timeslice = std::max(1u, RR_TIMESLICE_MS * HZ / 1000);
   preempt_model_current = params.preempt;
-  idle_spin_ns = nr <= arch::nr_hw_cpus() ? 20000 : 0;
+  cond_wait_init(nr, arch::nr_hw_cpus());
   nr_cpu_ids_ = nr;
   cpu_hot_array = new cpu_hot[nr];
   for (unsigned c = 0; c < nr; c++) cpu_hot_array[c].cpu = static_cast<int>(c);
@@ -201,8 +202,7 @@ int boot(const boot_params& params) {
     std::fprintf(stderr, "cpustop: no I/O readiness sets (%d): halts wait on futexes\n", err);
   if (int err = arch::cpu_threads_create(nr, params.pin, cpu_thread_main)) {
     // CPU 0 may have started start_kernel; a failed boot cannot be undone safely.
-    std::fprintf(stderr, "cpustop: boot failed: cannot create CPU threads (%d)\n", err);
-    std::abort();
+    panic("boot failed: cannot create CPU threads (%d)", err);
   }
   wait_for_completion(&boot_done);
   is_booted.store(true);
@@ -243,7 +243,7 @@ int shutdown() {
   arch::io_exit();
   irq_exit_cleanup();
   long leaked = nr_live_task_structs();
-  if (leaked) std::fprintf(stderr, "cpustop: BUG: %ld task_structs leaked at shutdown\n", leaked);
+  WARN(leaked, "%ld task_structs leaked at shutdown", leaked);
   softirq_free();
   free_sched_domains();
   sched_exit();

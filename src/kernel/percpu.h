@@ -13,10 +13,8 @@
 #include "arch/arch.h"
 #include "cpustop/cpu.h"
 #include "cpustop/cpumask.h"
+#include "kernel/compiler.h"
 #include "lib/atomic_cpumask.h"
-
-#define likely(x) __builtin_expect(!!(x), 1)
-#define unlikely(x) __builtin_expect(!!(x), 0)
 
 namespace cpustop {
 

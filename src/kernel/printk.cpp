@@ -19,8 +19,17 @@ constexpr std::size_t LOG_BUF_LEN = 1 << 20;
 char log_buf[LOG_BUF_LEN];
 std::size_t log_head;  // total bytes ever written; the ring holds the last LOG_BUF_LEN
 raw_spinlock_t logbuf_lock{0, LOCK_PRINTK, 0};
+std::atomic<bool> oops_in_progress{false};
 
 void log_store(const char* line, std::size_t len) {
+  if (unlikely(oops_in_progress.load(std::memory_order_relaxed))) {
+    // The failing context may hold the log lock, or be lockdep reporting: store if free.
+    if (!do_raw_spin_trylock(&logbuf_lock)) return;
+    for (std::size_t i = 0; i < len; i++) log_buf[(log_head + i) % LOG_BUF_LEN] = line[i];
+    log_head += len;
+    do_raw_spin_unlock(&logbuf_lock);
+    return;
+  }
   unsigned long flags = __raw_spin_lock_irqsave(&logbuf_lock);
   for (std::size_t i = 0; i < len; i++) log_buf[(log_head + i) % LOG_BUF_LEN] = line[i];
   log_head += len;
@@ -44,7 +53,12 @@ void printk_fmt(const char* fmt, ...) {
                                           sizeof(line) - static_cast<std::size_t>(n) - 2);
   line[len++] = '\n';
   log_store(line, len);
-  if (boot_params_current.console) arch::console_write(line, len);
+  if (boot_params_current.console || oops_in_progress.load(std::memory_order_relaxed))
+    arch::console_write(line, len);
+}
+
+void console_verbose() {
+  oops_in_progress.store(true, std::memory_order_relaxed);
 }
 
 void printk(const std::string& s) {

@@ -16,4 +16,8 @@ void printk_fmt(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 
 void printk_reset();  // at boot: a new log
 
+// From a BUG or panic on: every line goes to the console too, and the log no longer waits for a
+// lock that the failing context may hold (the kernel's console_verbose() and oops_in_progress).
+void console_verbose();
+
 }  // namespace cpustop

@@ -1,9 +1,7 @@
 // Per-CPU hotplug threads (kernel/smpboot.c).
 #include "kernel/smpboot.h"
 
-#include <cstdio>
-#include <cstdlib>
-
+#include "kernel/bug.h"
 #include "kernel/cpu.h"
 #include "kernel/kthread.h"
 #include "kernel/printk.h"
@@ -28,20 +26,10 @@ void set_status(smpboot_thread_data* td, hp_thread_status to) {
   bool legal = (from == hp_thread_status::none && to == hp_thread_status::active) ||
                (from == hp_thread_status::active && to == hp_thread_status::parked) ||
                (from == hp_thread_status::parked && to == hp_thread_status::active);
-  if (!legal) {
-    std::fprintf(stderr, "BUG: smpboot thread %s/%u: %s -> %s\n", td->ht->thread_comm, td->cpu,
-                 hp_thread_status_name(from), hp_thread_status_name(to));
-    std::abort();
-  }
+  if (unlikely(!legal))
+    panic("smpboot thread %s/%u: %s -> %s", td->ht->thread_comm, td->cpu,
+          hp_thread_status_name(from), hp_thread_status_name(to));
   td->status = to;
-}
-
-void bug_on_wrong_cpu(const smpboot_thread_data* td) {
-  if (static_cast<int>(td->cpu) != raw_smp_processor_id()) {
-    std::fprintf(stderr, "BUG: %s/%u runs on cpu%d\n", td->ht->thread_comm, td->cpu,
-                 raw_smp_processor_id());
-    std::abort();
-  }
 }
 
 // The loop of every per-CPU hotplug thread. The state is set before the checks, with
@@ -64,14 +52,14 @@ int smpboot_thread_fn(void* data) {
       __set_current_state(TASK_RUNNING);
       preempt_enable();
       if (ht->park && td->status == hp_thread_status::active) {
-        bug_on_wrong_cpu(td);
+        BUG_ON(static_cast<int>(td->cpu) != raw_smp_processor_id());
         ht->park(td->cpu);
         set_status(td, hp_thread_status::parked);
       }
       kthread_parkme();
       continue;
     }
-    bug_on_wrong_cpu(td);
+    BUG_ON(static_cast<int>(td->cpu) != raw_smp_processor_id());
     if (td->status == hp_thread_status::none) {
       __set_current_state(TASK_RUNNING);
       preempt_enable();
@@ -113,7 +101,7 @@ int __smpboot_create_thread(smp_hotplug_thread* ht, unsigned cpu) {
   *ht->store(cpu) = tsk;
   if (ht->create) {
     if (!wait_task_inactive(tsk, TASK_PARKED))
-      printk_fmt("WARNING: %s did not park", tsk->comm);
+      WARN(1, "%s did not park", tsk->comm);
     else
       ht->create(cpu);
   }

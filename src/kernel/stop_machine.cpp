@@ -3,7 +3,7 @@
 //                -> wake_up_process(migration/N)
 // and on the target: cpu_stopper_thread -> fn.
 //
-// Invariants kept here (kernel-spec.md section 9): the enabled check and the enqueue are atomic
+// Invariants kept here: the enabled check and the enqueue are atomic
 // under the stopper lock; nothing is woken while a stopper lock is held, and preemption stays off
 // from queueing to waking; multi-CPU queueing is all or none, in ascending CPU order, and never
 // interleaves with a stop_cpus() that is queueing; the shared stop_work buffers are serialised by
@@ -13,7 +13,9 @@
 #include <cstdio>
 #include <exception>
 
+#include "kernel/bug.h"
 #include "kernel/cpu.h"
+#include "kernel/fault_inject.h"
 #include "kernel/kthread.h"
 #include "kernel/printk.h"
 #include "kernel/sched/wait.h"
@@ -54,17 +56,6 @@ inline cpu_stopper* per_cpu_stopper(unsigned cpu) {
 
 inline unsigned long ret_ip() {
   return reinterpret_cast<unsigned long>(__builtin_return_address(0));
-}
-
-// Spin while the condition holds, then give the host CPU away (rule 5: spin, then sleep).
-template <class Cond>
-void spin_while(Cond cond) {
-  for (unsigned spins = 0; cond(); spins++) {
-    if (spins < 2000)
-      arch::cpu_relax();
-    else
-      arch::os_yield();
-  }
 }
 
 void cpu_stop_init_done(cpu_stop_done* done, unsigned nr_todo) {
@@ -150,14 +141,13 @@ struct multi_stop_data {
 // The one transition function of the state machine: states only ever advance by one.
 void set_state(multi_stop_data* msdata, multi_stop_state newstate) {
   std::uint32_t old = msdata->state.load(std::memory_order_relaxed);
-  if (newstate != MULTI_STOP_PREPARE && newstate != old + 1) {
-    std::fprintf(stderr, "BUG: multi_stop state %u -> %u\n", old, newstate);
-    std::abort();
-  }
+  if (unlikely(newstate != MULTI_STOP_PREPARE && newstate != old + 1))
+    panic("multi_stop state %u -> %u", old, newstate);
   // Reset ack counter, then publish the state.
   msdata->thread_ack.store(static_cast<int>(msdata->num_threads), std::memory_order_relaxed);
-  msdata->state.store(newstate, std::memory_order_release);
-  if (msdata->sleepers.load(std::memory_order_seq_cst)) arch::futex_wake(&msdata->state, INT32_MAX);
+  // seq_cst store, then load: the Dekker pair with stop_machine_yield()'s sleepers count.
+  msdata->state.store(newstate, std::memory_order_seq_cst);
+  if (msdata->sleepers.load(std::memory_order_seq_cst)) cond_wake(&msdata->state);
 }
 
 // Last one to ack a state moves to the next state.
@@ -166,19 +156,16 @@ void ack_state(multi_stop_data* msdata) {
     set_state(msdata, static_cast<multi_stop_state>(msdata->state.load() + 1));
 }
 
-// stop_machine_yield(): the kernel's default is cpu_relax(); we spin for a while and then
-// sleep on the state word, since the other participants' threads may need our host CPU.
-std::uint32_t stop_machine_wait_state(multi_stop_data* msdata, std::uint32_t curstate) {
-  // With more logical CPUs than cores the others may need our host CPU: spin briefly.
-  unsigned max_spins = nr_cpu_ids_ > arch::nr_hw_cpus() ? 64 : 4000;
-  for (unsigned spins = 0; spins < max_spins; spins++) {
-    std::uint32_t s = msdata->state.load(std::memory_order_acquire);
-    if (s != curstate) return s;
-    arch::cpu_relax();
-  }
+// stop_machine_yield(): the kernel's default is cpu_relax(); here the other participants'
+// threads may need our host CPU, so we spin boundedly and then sleep on the state word, counted
+// in sleepers so that set_state() wakes us.
+std::uint32_t stop_machine_yield(multi_stop_data* msdata, std::uint32_t curstate) {
+  std::uint32_t s;
+  if (cond_spin([&] { return (s = msdata->state.load(std::memory_order_acquire)) != curstate; }))
+    return s;
   msdata->sleepers.fetch_add(1, std::memory_order_seq_cst);
-  std::uint32_t s = msdata->state.load(std::memory_order_seq_cst);
-  if (s == curstate) arch::futex_wait(&msdata->state, curstate, 1000000);
+  s = msdata->state.load(std::memory_order_seq_cst);
+  if (s == curstate) cond_block(&msdata->state, curstate, COND_FOREVER);
   msdata->sleepers.fetch_sub(1, std::memory_order_relaxed);
   return msdata->state.load(std::memory_order_acquire);
 }
@@ -193,7 +180,7 @@ int multi_cpu_stop(void* data) {
   unsigned long flags = static_cast<unsigned long>(current_thread_info()->irqs_off);
   int err = 0;
   do {
-    std::uint32_t newstate = stop_machine_wait_state(msdata, curstate);
+    std::uint32_t newstate = stop_machine_yield(msdata, curstate);
     if (newstate != curstate) {
       curstate = newstate;
       switch (curstate) {
@@ -207,7 +194,8 @@ int multi_cpu_stop(void* data) {
         default:
           break;
       }
-      ack_state(msdata);
+      if (!(curstate == MULTI_STOP_RUN && !is_active && fault_injected(sim::fault::skip_ack)))
+        ack_state(msdata);
     }
   } while (curstate != MULTI_STOP_EXIT);
   current_thread_info()->irqs_off = static_cast<int>(flags);
@@ -217,21 +205,48 @@ int multi_cpu_stop(void* data) {
 // ---- Queueing on several CPUs
 // ----------------------------------------------------------------------
 
+// sim::fault::pair_own_lock_only: the pre-b17718d02f54 queueing, each work under its own lock.
+int cpu_stop_queue_two_works_own_locks(unsigned cpu1, cpu_stop_work* work1, unsigned cpu2,
+                                       cpu_stop_work* work2) {
+  cpu_stopper* stoppers[2] = {per_cpu_stopper(cpu1), per_cpu_stopper(cpu2)};
+  if (!stoppers[0]->enabled.load() || !stoppers[1]->enabled.load()) return -ENOENT;
+  __preempt_count_add(1);
+  unsigned cpus[2] = {cpu1, cpu2};
+  cpu_stop_work* works[2] = {work1, work2};
+  for (int i = 0; i < 2; i++) {
+    unsigned long flags = __raw_spin_lock_irqsave(&stoppers[i]->lock);
+    works[i]->queued.store(true, std::memory_order_relaxed);
+    __cpu_stop_queue_work(cpus[i], stoppers[i], works[i]);
+    __raw_spin_unlock_irqrestore(&stoppers[i]->lock, flags);
+  }
+  wake_up_process(stoppers[0]->thread);
+  wake_up_process(stoppers[1]->thread);
+  __preempt_enable();
+  return 0;
+}
+
 int cpu_stop_queue_two_works(unsigned cpu1, cpu_stop_work* work1, unsigned cpu2,
                              cpu_stop_work* work2) {
   cpu_stopper* stopper1 = per_cpu_stopper(cpu1);
   cpu_stopper* stopper2 = per_cpu_stopper(cpu2);
+  const bool preempt_off = !fault_injected(sim::fault::pair_wake_preemptible);
   for (;;) {
+    if (fault_injected(sim::fault::pair_own_lock_only)) {
+      int err = cpu_stop_queue_two_works_own_locks(cpu1, work1, cpu2, work2);
+      if (err == -EDEADLK) continue;
+      return err;
+    }
     // The lock order is the CPU order (cpu1 < cpu2): stop_two_cpus() calls cannot form a
     // cycle (b17718d02f54).
-    __preempt_count_add(1);
+    if (preempt_off) __preempt_count_add(1);
     unsigned long flags = __raw_spin_lock_irqsave(&stopper1->lock);
     __raw_spin_lock(&stopper2->lock);
     int err;
     if (!stopper1->enabled.load(std::memory_order_relaxed) ||
         !stopper2->enabled.load(std::memory_order_relaxed)) {
       err = -ENOENT;
-    } else if (stop_cpus_in_progress.load(std::memory_order_acquire)) {
+    } else if (stop_cpus_in_progress.load(std::memory_order_acquire) &&
+               !fault_injected(sim::fault::no_stop_cpus_in_progress)) {
       // Ensure that if we race with __stop_cpus() the stoppers won't get queued up in reverse
       // order, which could deadlock.
       err = -EDEADLK;
@@ -245,15 +260,15 @@ int cpu_stop_queue_two_works(unsigned cpu1, cpu_stop_work* work1, unsigned cpu2,
     __raw_spin_unlock(&stopper2->lock);
     __raw_spin_unlock_irqrestore(&stopper1->lock, flags);
     if (err == -EDEADLK) {
-      __preempt_enable();
-      spin_while([] { return stop_cpus_in_progress.load(std::memory_order_acquire); });
+      if (preempt_off) __preempt_enable();
+      cond_wait([] { return !stop_cpus_in_progress.load(std::memory_order_acquire); });
       continue;
     }
     if (!err) {
       wake_up_process(stopper1->thread);
       wake_up_process(stopper2->thread);
     }
-    __preempt_enable();
+    if (preempt_off) __preempt_enable();
     return err;
   }
 }
@@ -372,7 +387,7 @@ void cpu_stop_create(unsigned cpu) {
 void cpu_stop_park(unsigned cpu) {
   cpu_stopper* stopper = per_cpu_stopper(cpu);
   spin_irqsave_guard g(&stopper->lock);
-  if (!list_empty(&stopper->works)) printk_fmt("WARNING: cpu_stop_park: cpu%u has works", cpu);
+  WARN(!list_empty(&stopper->works), "cpu_stop_park: cpu%u has works", cpu);
 }
 
 smp_hotplug_thread cpu_stop_threads = {
@@ -468,7 +483,7 @@ int stop_machine_cpuslocked(cpu_stop_fn_t fn, void* data, const cpumask* cpus) {
   if (!stop_machine_initialized.load(std::memory_order_acquire)) {
     // Handle the case where stop_machine() is called early in boot before stop_machine() has
     // been initialized: run fn here, with interrupts off.
-    if (num_online_cpus() > 1) printk_fmt("WARNING: stop_machine before init with several CPUs");
+    WARN(num_online_cpus() > 1, "stop_machine before init with several CPUs");
     unsigned long flags = local_irq_save();
     int ret = fn(data);
     local_irq_restore(flags);
@@ -507,7 +522,7 @@ int stop_machine_from_inactive_cpu(cpu_stop_fn_t fn, void* data, const cpumask* 
   cpumask active = cpu_active_mask.load();
   msdata.num_threads = active.weight() + 1;
   // No proper task established and can't sleep - busy wait for lock.
-  spin_while([] { return !mutex_trylock(&stop_cpus_mutex); });
+  cond_wait([] { return mutex_trylock(&stop_cpus_mutex); });
   // Schedule work on other CPUs and execute directly for local CPU.
   set_state(&msdata, MULTI_STOP_PREPARE);
   cpu_stop_done done;
@@ -515,7 +530,7 @@ int stop_machine_from_inactive_cpu(cpu_stop_fn_t fn, void* data, const cpumask* 
   queue_stop_cpus_work(active, multi_cpu_stop, &msdata, &done, ret_ip());
   int ret = multi_cpu_stop(&msdata);
   // Busy wait for completion.
-  spin_while([&] { return !completion_done(&done.done); });
+  cond_wait([&] { return completion_done(&done.done); });
   mutex_unlock(&stop_cpus_mutex);
   return ret ? ret : done.ret.load();
 }
@@ -590,10 +605,8 @@ int cpu_stop_init() {
   cpu_stoppers = new cpu_stopper[nr_cpu_ids_];
   for (unsigned cpu = 0; cpu < nr_cpu_ids_; cpu++)
     raw_spin_lock_init(&per_cpu_stopper(cpu)->lock, LOCK_STOPPER, static_cast<std::uint16_t>(cpu));
-  if (int err = smpboot_register_percpu_thread(&cpu_stop_threads)) {
-    std::fprintf(stderr, "BUG: cpu_stop_init: smpboot_register_percpu_thread: %d\n", err);
-    std::abort();
-  }
+  if (int err = smpboot_register_percpu_thread(&cpu_stop_threads))
+    panic("cpu_stop_init: smpboot_register_percpu_thread: %d", err);
   if (boot_params_current.stop_init == stop_init_order::lego_order) {
     // LegoOS: every CPU is online already and smpboot left the (selfparking) stoppers parked.
     for (unsigned cpu : cpu_online_mask.load()) stop_machine_unpark(static_cast<int>(cpu));

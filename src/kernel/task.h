@@ -129,7 +129,6 @@ struct task_struct {
   sched_entity se;
   sched_rt_entity rt;
 
-  cpumask cpus_mask;
   const cpumask* cpus_ptr = &cpus_mask;
   int nr_cpus_allowed = 0;
   // Written only by the task itself; read remotely (under rq->lock) as the kernel does.
@@ -168,6 +167,10 @@ struct task_struct {
 
   // Signals marked pending by kill() (bit n-1 for signal n), taken by flush_signals().
   std::atomic<std::uint64_t> pending_signals{0};
+
+  // Last: it has room for NR_CPUS bits, but only its first words are used (as many as the boot
+  // has CPUs), so the fields above keep their cache lines.
+  cpumask cpus_mask;
 };
 
 inline thread_info* task_thread_info(task_struct* p) {
@@ -196,6 +199,40 @@ inline void set_current_state(unsigned state) {
 }
 inline void __set_current_state(unsigned state) {
   set_task_state(get_current(), state);
+}
+// For a state that no ordinary wakeup may undo (TASK_PARKED): the store is serialised against
+// try_to_wake_up() by pi_lock, so that a wakeup already past its state check cannot overwrite it
+// with TASK_WAKING or TASK_RUNNING (the kernel's set_special_state()).
+inline void set_special_state(unsigned state) {
+  task_struct* p = get_current();
+  unsigned long flags = __raw_spin_lock_irqsave(&p->pi_lock);
+  set_task_state(p, state);
+  __raw_spin_unlock_irqrestore(&p->pi_lock, flags);
+}
+
+// ---- The state letter of ps, /proc/N/stat and sched_switch's prev_state --------------------
+
+// The kernel's task_state_index(): the reported bits (TASK_REPORT) of state and exit_state, with
+// TASK_IDLE as its own index after them. Index i is the letter "RSDTtXZPI"[i].
+inline constexpr unsigned TASK_REPORT = TASK_RUNNING | TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE |
+                                        0x0004 /* __TASK_STOPPED */ | 0x0008 /* __TASK_TRACED */ |
+                                        EXIT_DEAD | EXIT_ZOMBIE | TASK_PARKED;
+inline constexpr unsigned TASK_REPORT_IDLE = TASK_REPORT + 1;
+inline constexpr unsigned __task_state_index(unsigned state, unsigned exit_state) {
+  unsigned s = (state | exit_state) & TASK_REPORT;
+  if (state == TASK_IDLE) s = TASK_REPORT_IDLE;
+  return s ? 32u - static_cast<unsigned>(__builtin_clz(s)) : 0u;  // fls()
+}
+inline constexpr char task_index_to_char(unsigned index) {
+  constexpr char state_char[] = "RSDTtXZPI";
+  return index < sizeof(state_char) - 1 ? state_char[index] : '?';
+}
+inline unsigned task_state_index(const task_struct* p) {
+  return __task_state_index(p->__state.load(std::memory_order_relaxed),
+                            static_cast<unsigned>(p->exit_state.load(std::memory_order_relaxed)));
+}
+inline char task_state_to_char(const task_struct* p) {
+  return task_index_to_char(task_state_index(p));
 }
 
 // An interruptible sleep ends early with -EINTR while this is true (kernel/signal.c).

@@ -1,7 +1,8 @@
-// `cpustop demo`: the seeds' story, run live. Boot, look at the per-CPU threads, start a
+// `cpustop demo`: the stopper's story, run live. Boot, look at the per-CPU threads, start a
 // workload, move a running task with taskset and watch migration/N do it, stop the machine, take
 // a CPU offline and back, read the accounting, and diagnose what kept the stoppers busy.
 #include <fmt/core.h>
+#include <cstdint>
 
 #include <cstring>
 #include <fstream>
@@ -10,7 +11,6 @@
 #include <thread>
 
 #include "cpustop/cpustop.h"
-#include "kernel/percpu.h"
 #include "shell.h"
 
 namespace cpustop::tool {
@@ -41,13 +41,13 @@ pid_t sh_spawn(const std::string& args, shell& sh) {
 }
 
 // The latest trace timestamp: steps print only what happened after their mark.
-u64 trace_mark() {
+std::uint64_t trace_mark() {
   auto r = trace_records();
   return r.empty() ? 0 : r.back().ts_ns;
 }
 
 // Prints, in time order, the events named that contain any of the filters (all if none).
-void print_trace(u64 since, const std::vector<std::string>& events,
+void print_trace(std::uint64_t since, const std::vector<std::string>& events,
                  const std::vector<std::string>& filters = {}) {
   for (const trace_record& r : trace_records()) {
     if (r.ts_ns <= since) continue;
@@ -73,7 +73,7 @@ std::string field(const std::string& stat_line, int n) {
 void diagnose(unsigned ncpus) {
   sched_stats st = get_sched_stats();
   unsigned long works = 0;
-  u64 runtime = 0;
+  std::uint64_t runtime = 0;
   for (unsigned c = 0; c < ncpus; c++) {
     cpu_stat cs;
     if (cpu_get_stat(c, &cs)) continue;
@@ -151,7 +151,7 @@ int cmd_demo(const boot_options& opts, const std::string& trace_file) {
     status |= sh_run(sh, "ps");
 
     step(4, "taskset moves a running task: sched_setaffinity -> migration_cpu_stop on its CPU");
-    u64 mark = trace_mark();
+    std::uint64_t mark = trace_mark();
     if (n > 1) {
       status |= sh_run(sh, fmt::format("taskset -p -c {} {}", rest, spin));
       std::this_thread::sleep_for(std::chrono::milliseconds(20));

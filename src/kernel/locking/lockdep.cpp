@@ -3,10 +3,9 @@
 
 #ifdef CPUSTOP_LOCKDEP
 
-#include <cstdio>
-#include <cstdlib>
-
+#include "kernel/bug.h"
 #include "kernel/percpu.h"
+#include "kernel/printk.h"
 
 namespace cpustop {
 
@@ -17,15 +16,15 @@ const char* const class_names[NR_LOCK_CLASSES] = {
     "hrtimer_base", "cpu_stopper.lock", "pidmap_lock",     "kthread_create_lock", "trace_lock",
     "printk_lock"};
 
+// A violation halts (the kernel's lockdep reports and turns itself off; a test wants it fatal).
 [[noreturn]] void report(const char* what, const held_lock& held, const raw_spinlock_t* l) {
-  std::fprintf(stderr,
-               "\n======================================================\n"
-               "WARNING: %s\n"
-               "cpu %d is trying to acquire %s/%u while holding %s/%u\n"
-               "lock order: see src/kernel/locking/lockdep.h\n",
-               what, this_cpu()->cpu, class_names[l->dep_class], l->dep_subclass,
-               class_names[held.cls], held.sub);
-  std::abort();
+  console_verbose();
+  printk_fmt("======================================================");
+  printk_fmt("WARNING: %s", what);
+  printk_fmt("cpu %d is trying to acquire %s/%u while holding %s/%u", this_cpu()->cpu,
+             class_names[l->dep_class], l->dep_subclass, class_names[held.cls], held.sub);
+  printk_fmt("lock order: see src/kernel/locking/lockdep.h and docs/layers.md");
+  BUG();
 }
 
 }  // namespace
@@ -42,10 +41,9 @@ void lockdep_acquire(const raw_spinlock_t* l) {
       break;  // the newest checked lock ranks above all older ones
     }
   }
-  if (h->lockdep_depth == static_cast<int>(sizeof(h->held_locks) / sizeof(h->held_locks[0]))) {
-    std::fprintf(stderr, "BUG: MAX_LOCK_DEPTH too low!\n");
-    std::abort();
-  }
+  if (unlikely(h->lockdep_depth ==
+               static_cast<int>(sizeof(h->held_locks) / sizeof(h->held_locks[0]))))
+    panic("MAX_LOCK_DEPTH too low!");
   h->held_locks[h->lockdep_depth++] = {l, l->dep_class, l->dep_subclass};
 }
 
@@ -58,9 +56,7 @@ void lockdep_release(const raw_spinlock_t* l) {
       return;
     }
   }
-  std::fprintf(stderr, "WARNING: bad unlock balance detected! (%s/%u)\n", class_names[l->dep_class],
-               l->dep_subclass);
-  std::abort();
+  panic("bad unlock balance detected! (%s/%u)", class_names[l->dep_class], l->dep_subclass);
 }
 
 bool lockdep_holds_class(lock_class cls) {
@@ -74,9 +70,7 @@ void lockdep_assert_held(const raw_spinlock_t* l) {
   cpu_hot* h = this_cpu();
   for (int i = 0; i < h->lockdep_depth; i++)
     if (h->held_locks[i].lock == l) return;
-  std::fprintf(stderr, "WARNING: lock %s/%u not held\n", class_names[l->dep_class],
-               l->dep_subclass);
-  std::abort();
+  panic("lock %s/%u not held", class_names[l->dep_class], l->dep_subclass);
 }
 
 }  // namespace cpustop

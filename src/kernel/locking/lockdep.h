@@ -1,6 +1,6 @@
 // Lock order, written once. A CPU may take a lock only if it ranks above every lock it already
 // holds; locks of one class nest by subclass (the CPU number), ascending. Debug builds
-// (CPUSTOP_LOCKDEP) check every acquisition and abort with both locks named on a violation.
+// (CPUSTOP_LOCKDEP) check every acquisition and BUG() with both locks named on a violation.
 //
 //   wait queues / completions  <  p->pi_lock  <  rq->lock (by CPU)  <  hrtimer base
 //   <  cpu_stopper.lock (by CPU)  <  pidmap  <  kthread_create  <  trace  <  printk

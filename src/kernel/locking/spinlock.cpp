@@ -3,14 +3,13 @@
 
 namespace cpustop {
 
+// Spin while the holder is likely running; then block with the word at 2 ("a waiter sleeps"), so
+// that the unlock wakes us and an oversubscribed host lets the holder's thread run.
 void raw_spin_lock_slowpath(raw_spinlock_t* l) {
-  // Spin while the holder is likely running; then block, so that an oversubscribed host (more
-  // logical CPUs than cores) lets the holder's thread run.
-  for (int i = 0; i < 256; i++) {
-    arch::cpu_relax();
-    if (l->val.load(std::memory_order_relaxed) == 0 && do_raw_spin_trylock(l)) return;
-  }
-  while (l->val.exchange(2, std::memory_order_acquire) != 0) arch::futex_wait(&l->val, 2);
+  if (cond_spin(
+          [l] { return l->val.load(std::memory_order_relaxed) == 0 && do_raw_spin_trylock(l); }))
+    return;
+  while (l->val.exchange(2, std::memory_order_acquire) != 0) cond_block(&l->val, 2u, COND_FOREVER);
 }
 
 void raw_spin_lock(raw_spinlock_t* l) {

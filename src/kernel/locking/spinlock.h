@@ -1,6 +1,7 @@
 // Inline lock paths for the kernel layer (the public raw_spin_lock() calls these).
 #pragma once
 
+#include "kernel/locking/cond_wait.h"
 #include "kernel/locking/lockdep.h"
 #include "kernel/preempt.h"
 
@@ -18,7 +19,7 @@ inline void do_raw_spin_lock(raw_spinlock_t* l) {
   raw_spin_lock_slowpath(l);
 }
 inline void do_raw_spin_unlock(raw_spinlock_t* l) {
-  if (unlikely(l->val.exchange(0, std::memory_order_release) == 2)) arch::futex_wake(&l->val, 1);
+  if (unlikely(l->val.exchange(0, std::memory_order_release) == 2)) cond_wake(&l->val, 1);
 }
 inline bool raw_spin_is_locked(const raw_spinlock_t* l) {
   return l->val.load(std::memory_order_relaxed) != 0;

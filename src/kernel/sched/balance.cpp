@@ -31,9 +31,10 @@ bool can_migrate_task(task_struct* p, int dst) {
          !p->migration_disabled && !task_on_cpu(p) && is_cpu_allowed(p, dst);
 }
 
-// With both run queues locked: move up to n queued fair tasks from src to dst.
-unsigned detach_attach_tasks(rq* src, rq* dst, unsigned n, bool* some_pinned) {
-  task_struct* moving[MAX_PULL];
+// The load balancer is the fair class's own (the kernel's fair.c): it walks only CFS queues.
+// With both run queues locked: take up to n queued fair tasks off src that may run on dst,
+// the last in vruntime order first (detach_tasks). Returns how many went into `moving`.
+unsigned detach_tasks(rq* src, rq* dst, unsigned n, task_struct** moving, bool* some_pinned) {
   unsigned count = 0;
   n = std::min(n, MAX_PULL);
   for (auto it = src->cfs.tasks_timeline.rbegin();
@@ -45,16 +46,21 @@ unsigned detach_attach_tasks(rq* src, rq* dst, unsigned n, bool* some_pinned) {
       *some_pinned = true;
   }
   update_rq_clock(src);
-  update_rq_clock(dst);
   for (unsigned i = 0; i < count; i++) {
-    task_struct* p = moving[i];
-    deactivate_task(src, p, DEQUEUE_NOCLOCK);
-    set_task_cpu(p, dst->cpu);
-    activate_task(dst, p, ENQUEUE_NOCLOCK);
-    wakeup_preempt(dst, p, 0);
-    count_migration(src->cpu, dst->cpu, MIG_BALANCE);
+    deactivate_task(src, moving[i], DEQUEUE_NOCLOCK);
+    set_task_cpu(moving[i], dst->cpu);
   }
   return count;
+}
+
+// Queues the detached tasks on dst (attach_tasks).
+void attach_tasks(rq* src, rq* dst, task_struct** moving, unsigned count) {
+  update_rq_clock(dst);
+  for (unsigned i = 0; i < count; i++) {
+    activate_task(dst, moving[i], ENQUEUE_NOCLOCK);
+    wakeup_preempt(dst, moving[i], 0);
+    count_migration(src->cpu, dst->cpu, MIG_BALANCE);
+  }
 }
 
 // Locks busiest with this_rq already held, in CPU order (double_lock_balance). Returns true if
@@ -77,7 +83,9 @@ struct lb_env {
   unsigned imbalance = 0;  // tasks to move
 };
 
-lb_env find_busiest(int this_cpu, const sched_domain& sd) {
+// The group with the most fair tasks outside this CPU's, if it has at least two more than ours;
+// *imbalance is then the number of tasks to move.
+const cpumask* find_busiest_group(int this_cpu, const sched_domain& sd, unsigned* imbalance) {
   unsigned local_load = 0, busiest_load = 0;
   const cpumask* busiest_group = nullptr;
   for (const cpumask& group : sd.groups) {
@@ -90,17 +98,29 @@ lb_env find_busiest(int this_cpu, const sched_domain& sd) {
       busiest_group = &group;
     }
   }
-  lb_env env;
-  if (!busiest_group || busiest_load < local_load + 2) return env;
+  if (!busiest_group || busiest_load < local_load + 2) return nullptr;
+  *imbalance = std::max(1u, (busiest_load - local_load) / 2);
+  return busiest_group;
+}
+
+// The CPU of group with the most fair tasks.
+int find_busiest_queue(const cpumask& group) {
   unsigned max_load = 0;
-  for (unsigned c : *busiest_group) {
+  int busiest = -1;
+  for (unsigned c : group) {
     unsigned load = cfs_load(static_cast<int>(c));
     if (load > max_load) {
       max_load = load;
-      env.busiest_cpu = static_cast<int>(c);
+      busiest = static_cast<int>(c);
     }
   }
-  env.imbalance = std::max(1u, (busiest_load - local_load) / 2);
+  return busiest;
+}
+
+lb_env find_busiest(int this_cpu, const sched_domain& sd) {
+  lb_env env;
+  if (const cpumask* group = find_busiest_group(this_cpu, sd, &env.imbalance))
+    env.busiest_cpu = find_busiest_queue(*group);
   return env;
 }
 
@@ -134,7 +154,9 @@ unsigned load_balance(int this_cpu, sched_domain& sd, cpu_idle_type idle, bool t
     double_lock_balance(this_rq, busiest);
   else
     double_rq_lock(this_rq, busiest);
-  unsigned moved = detach_attach_tasks(busiest, this_rq, n, &some_pinned);
+  task_struct* moving[MAX_PULL];
+  unsigned moved = detach_tasks(busiest, this_rq, n, moving, &some_pinned);
+  attach_tasks(busiest, this_rq, moving, moved);
   bool active = false;
   if (!moved) {
     sd.nr_balance_failed++;

@@ -1,9 +1,7 @@
 // The core scheduler (kernel/sched/core.c): __schedule(), pick_next_task(), the context switch,
 // try_to_wake_up() with remote wake lists, wakeup preemption and the scheduler tick.
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
-
+#include "kernel/bug.h"
 #include "kernel/fork.h"
 #include "kernel/irq.h"
 #include "kernel/printk.h"
@@ -46,11 +44,8 @@ bool sleeping_state(unsigned s) {
 void set_task_state(task_struct* p, unsigned state) {
 #if defined(CPUSTOP_LOCKDEP) || !defined(NDEBUG)
   unsigned old = task_state(p);
-  if (!legal_transition(old, state)) {
-    std::fprintf(stderr, "BUG: illegal task state transition 0x%x -> 0x%x for %s/%d\n", old, state,
-                 p->comm, p->pid);
-    std::abort();
-  }
+  if (unlikely(!legal_transition(old, state)))
+    panic("illegal task state transition 0x%x -> 0x%x for %s/%d", old, state, p->comm, p->pid);
 #endif
   // A full barrier between the store and the caller's next load, as set_current_state()'s
   // smp_store_mb(): a waker that changes the condition and then reads the state cannot miss us.
@@ -67,7 +62,7 @@ rq* task_rq_lock(task_struct* p, rq_flags* rf) {
     if (likely(rq == task_rq(p) && !task_on_rq_migrating(p))) return rq;
     rq_unlock(rq);
     __raw_spin_unlock_irqrestore(&p->pi_lock, rf->flags);
-    while (unlikely(task_on_rq_migrating(p))) arch::cpu_relax();
+    cond_wait(&p->on_rq, [p] { return !task_on_rq_migrating(p); });
   }
 }
 
@@ -83,7 +78,7 @@ static rq* __task_rq_lock(task_struct* p) {
     rq_lock(rq);
     if (likely(rq == task_rq(p) && !task_on_rq_migrating(p))) return rq;
     rq_unlock(rq);
-    while (unlikely(task_on_rq_migrating(p))) arch::cpu_relax();
+    cond_wait(&p->on_rq, [p] { return !task_on_rq_migrating(p); });
   }
 }
 
@@ -370,10 +365,8 @@ void sched_ttwu_pending() {
 }
 
 int try_to_wake_up(task_struct* p, unsigned state, int wake_flags) {
-  if (lockdep_holds_class(LOCK_STOPPER)) {
-    std::fprintf(stderr, "BUG: wakeup of %s/%d under a cpu_stopper lock\n", p->comm, p->pid);
-    std::abort();
-  }
+  if (unlikely(lockdep_holds_class(LOCK_STOPPER)))
+    panic("wakeup of %s/%d under a cpu_stopper lock", p->comm, p->pid);
   int success = 0;
   __preempt_count_add(1);
   if (p == get_current()) {
@@ -395,13 +388,8 @@ int try_to_wake_up(task_struct* p, unsigned state, int wake_flags) {
       set_task_state(p, TASK_WAKING);
       // Still switching out on its CPU: let that CPU activate it once it is off.
       if (!(task_on_cpu(p) && ttwu_queue_wakelist(p, task_cpu(p), wake_flags))) {
-        // Wait until p's context is saved before it may run anywhere (smp_cond_load_acquire).
-        for (unsigned spins = 0; task_on_cpu(p); spins++) {
-          if (spins < 1024)
-            arch::cpu_relax();
-          else
-            arch::os_yield();
-        }
+        // Wait until p's context is saved before it may run anywhere.
+        smp_cond_load_acquire(&p->on_cpu, [](int on_cpu) { return !on_cpu; });
         int cpu = select_task_rq(p, p->wake_cpu, wake_flags | WF_TTWU);
         if (task_cpu(p) != cpu) {
           wake_flags |= WF_MIGRATED;
@@ -562,10 +550,7 @@ void sched_set_stop_task(int cpu, task_struct* stop) {
 void sched_init() {
   // The kernel BUGs when the linker placed the classes out of order; we check the array.
   static_assert(sizeof(sched_classes) / sizeof(sched_classes[0]) == 4);
-  if (sched_classes[0] != &stop_sched_class || sched_classes[3] != &idle_sched_class) {
-    std::fprintf(stderr, "BUG: sched_class order\n");
-    std::abort();
-  }
+  BUG_ON(sched_classes[0] != &stop_sched_class || sched_classes[3] != &idle_sched_class);
   runqueues = new rq[nr_cpu_ids_];
   for (unsigned cpu = 0; cpu < nr_cpu_ids_; cpu++) {
     rq* rq = cpu_rq(static_cast<int>(cpu));

@@ -1,8 +1,8 @@
 // The fair class (kernel/sched/fair.c), CFS as it was through Linux 6.5: a red-black tree of
 // entities ordered by vruntime, weights from the nice-to-weight table, slices from the latency
 // target, START_DEBIT placement of new tasks and GENTLE_FAIR_SLEEPERS for wakeups. The running
-// entity is kept out of the tree. (6.6 replaced this with EEVDF; CFS is the design the seeds'
-// kernels ran and is simpler to reason about in tests.)
+// entity is kept out of the tree. (6.6 replaced this with EEVDF; CFS is the design of the kernels
+// whose stopper this is (through 6.5), and simpler to reason about in tests.)
 #include <algorithm>
 
 #include "kernel/sched/sched.h"
@@ -290,6 +290,16 @@ void init_cfs_rq(cfs_rq* cfs) {
   cfs->min_vruntime_copy.store(cfs->min_vruntime, std::memory_order_relaxed);
 }
 
+namespace {
+
+// The running task is not in the tree (set_next_task took it out).
+task_struct* pick_task_fair(rq* rq) {
+  if (rq->cfs.tasks_timeline.empty()) return nullptr;
+  return container_of(&*rq->cfs.tasks_timeline.begin(), task_struct, se);
+}
+
+}  // namespace
+
 const sched_class fair_sched_class = {
     .name = "fair",
     .enqueue_task = enqueue_task_fair,
@@ -308,6 +318,7 @@ const sched_class fair_sched_class = {
     .prio_changed = prio_changed_fair,
     .update_curr = update_curr_fair,
     .migrate_task_rq = migrate_task_rq_fair,
+    .pick_task = pick_task_fair,
 };
 
 }  // namespace cpustop

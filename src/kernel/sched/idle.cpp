@@ -1,12 +1,9 @@
 // The idle class and the idle loop (kernel/sched/idle.c). Each CPU's OS thread runs its idle
 // task on the thread's own stack. In `poll` mode the loop spins on its flags; in `halt` mode it
-// spins for idle_spin_ns (the guest haltpoll idea) and then halts in arch::cpu_halt() until an
-// IPI, readiness on the CPU's I/O set, or its next timer wakes it. While the CPU's I/O set is in
-// use, the spin polls it (NAPI busy polling): readiness raises IRQ_NET, which runs NET_RX.
-#include <algorithm>
-#include <cstdio>
-#include <cstdlib>
-
+// polls for cond_policy.idle_poll_ns (the guest haltpoll idea) and then halts (arch_idle) until
+// an IPI, readiness on the CPU's I/O set, or its next timer wakes it. While the CPU's I/O set is
+// in use, the poll looks at it too (NAPI busy polling): readiness raises IRQ_NET, run as NET_RX.
+#include "kernel/bug.h"
 #include "kernel/cpu.h"
 #include "kernel/irq.h"
 #include "kernel/sched/sched.h"
@@ -16,28 +13,18 @@
 namespace cpustop {
 
 atomic_cpumask idle_cpus_mask;
-u64 idle_spin_ns = 20000;
 
 namespace {
-
-// How long an idle CPU whose I/O set is in use polls it before halting (no longer than
-// idle_spin_ns, which is 0 when logical CPUs outnumber the hardware's).
-constexpr u64 idle_io_spin_ns = 20000;
 
 int select_task_rq_idle(task_struct* p, int, int) {
   return task_cpu(p);
 }
 
-[[noreturn]] void idle_bug(const char* what) {
-  std::fprintf(stderr, "BUG: %s on the idle class\n", what);
-  std::abort();
-}
-
 void enqueue_task_idle(rq*, task_struct*, int) {
-  idle_bug("enqueue");
+  BUG();  // the idle task is never queued
 }
 void dequeue_task_idle(rq*, task_struct*, int) {
-  idle_bug("dequeue");
+  BUG();  // the idle task is never queued
 }
 void wakeup_preempt_idle(rq* rq, task_struct*, int) {
   resched_curr(rq);
@@ -63,6 +50,34 @@ void idle_poll_io(int cpu, cpu_hot* h) {
   do_pending_irqs();
 }
 
+// Poll for the haltpoll window (cond_policy.idle_poll_ns) before halting: a wakeup that comes
+// soon finds the CPU awake. With I/O, each round polls the I/O set as well.
+template <class Done>
+bool idle_poll(int cpu, cpu_hot* h, Done&& done) {
+  u64 poll_until = arch::local_clock() + cond_policy.idle_poll_ns;
+  bool io = arch::io_active(static_cast<unsigned>(cpu));
+  while (!done()) {
+    if (arch::local_clock() >= poll_until) return false;
+    if (io)
+      idle_poll_io(cpu, h);
+    else
+      arch::cpu_relax();
+  }
+  return true;
+}
+
+// arch_idle(): halt until an IPI, readiness or the next timer, after a last look at the flags
+// (the Dekker pair with send_ipi() and resched_curr(), which read idle_state after setting
+// them). Not cond_block(): a halt waits on its word and on the CPU's I/O set at once.
+void arch_idle(int cpu, cpu_hot* h, s64 timeout) {
+  h->idle_state.store(CPU_HALTED, std::memory_order_seq_cst);
+  if (!need_resched() && !h->pending.load(std::memory_order_seq_cst) &&
+      !idle_should_return(cpu) &&
+      arch::cpu_halt(static_cast<unsigned>(cpu), &h->idle_state, CPU_HALTED, timeout) ==
+          arch::HALT_IO)
+    h->pending.fetch_or(IRQ_NET, std::memory_order_relaxed);
+}
+
 // One pass of do_idle(): wait until there is something to run (or a reason to leave).
 void do_idle(int cpu) {
   cpu_hot* h = per_cpu_hot(static_cast<unsigned>(cpu));
@@ -79,27 +94,13 @@ void do_idle(int cpu) {
       arch::cpu_relax();
       continue;
     }
-    bool io = arch::io_active(static_cast<unsigned>(cpu));
-    u64 spin_until =
-        arch::local_clock() + (io ? std::min(idle_spin_ns, idle_io_spin_ns) : idle_spin_ns);
-    while (!need_resched() && !h->pending.load(std::memory_order_relaxed) &&
-           arch::local_clock() < spin_until) {
-      if (io)
-        idle_poll_io(cpu, h);
-      else
-        arch::cpu_relax();
-    }
-    if (need_resched() || h->pending.load(std::memory_order_relaxed)) continue;
+    if (idle_poll(cpu, h,
+                  [&] { return need_resched() || h->pending.load(std::memory_order_relaxed); }))
+      continue;
     u64 now = arch::local_clock(), next = hrtimer_next_expiry(cpu);
-    s64 timeout = next == KTIME_MAX ? -1 : static_cast<s64>(next > now ? next - now : 0);
+    s64 timeout = next == KTIME_MAX ? COND_FOREVER : static_cast<s64>(next > now ? next - now : 0);
     if (timeout == 0) continue;
-    // Dekker with send_ipi()/resched_curr(): publish HALTED, then look at the flags once more.
-    h->idle_state.store(CPU_HALTED, std::memory_order_seq_cst);
-    if (!need_resched() && !h->pending.load(std::memory_order_seq_cst) &&
-        !idle_should_return(cpu) &&
-        arch::cpu_halt(static_cast<unsigned>(cpu), &h->idle_state, CPU_HALTED, timeout) ==
-            arch::HALT_IO)
-      h->pending.fetch_or(IRQ_NET, std::memory_order_relaxed);
+    arch_idle(cpu, h, timeout);
   }
   h->idle_state.store(CPU_POLLING, std::memory_order_relaxed);
 }
@@ -147,6 +148,7 @@ const sched_class idle_sched_class = {
     .prio_changed = nullptr,
     .update_curr = update_curr_idle,
     .migrate_task_rq = nullptr,
+    .pick_task = nullptr,
 };
 
 }  // namespace cpustop

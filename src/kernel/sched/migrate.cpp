@@ -5,6 +5,7 @@
 // The seed's story: a queued task is moved by its run queue directly, but a running one cannot
 // be, so the scheduler queues migration_cpu_stop on the task's CPU; migration/N preempts the task
 // there and moves it while it is merely queued.
+#include "kernel/bug.h"
 #include "kernel/cpu.h"
 #include "kernel/irq.h"
 #include "kernel/kthread.h"
@@ -89,8 +90,7 @@ int select_fallback_rq(int cpu, task_struct* p) {
     printk_fmt("process %d (%s) no longer affine to cpu%d", p->pid, p->comm, cpu);
   for (unsigned dest : *p->cpus_ptr)
     if (is_cpu_allowed(p, static_cast<int>(dest))) return static_cast<int>(dest);
-  std::fprintf(stderr, "BUG: no CPU for %s/%d\n", p->comm, p->pid);
-  std::abort();
+  panic("no CPU for %s/%d", p->comm, p->pid);
 }
 
 // ---- Moving a queued task
@@ -132,7 +132,7 @@ int migration_cpu_stop(void* data) {
   rq* rq = this_rq();
   rq_lock(rq);
   if (pending && p->migration_pending != pending)
-    printk_fmt("WARNING: migration_cpu_stop: %s/%d has another pending request", p->comm, p->pid);
+    WARN(1, "migration_cpu_stop: %s/%d has another pending request", p->comm, p->pid);
 
   if (task_rq(p) == rq) {
     if (p->migration_disabled) goto out;  // migrate_enable() will redo it
@@ -373,54 +373,6 @@ int sched_getaffinity(pid_t pid, cpumask* mask) {
 
 void migrate_init() {
   init_waitqueue_head(&var_waitq);
-}
-
-}  // namespace cpustop
-
-namespace cpustop {
-
-// sched_cpu_dying(): in take_cpu_down, on the dying CPU, with every other CPU stopped. Moves every
-// task queued here to an allowed CPU (breaking affinity where none is left, as the kernel does).
-int sched_cpu_dying(unsigned cpu) {
-  rq* dying = cpu_rq(static_cast<int>(cpu));
-  sched_ttwu_pending();  // wakeups that were on their way here
-  for (;;) {
-    task_struct* p = nullptr;
-    rq_lock(dying);
-    update_rq_clock(dying);
-    // The stopper runs us (it is current); everything else queued here must go.
-    for (auto it = dying->cfs.tasks_timeline.begin(); !p && it != dying->cfs.tasks_timeline.end();
-         ++it)
-      p = container_of(&*it, task_struct, se);
-    for (int prio = 0; !p && prio < MAX_RT_PRIO; prio++) {
-      task_struct* t;
-      list_for_each_entry(t, &dying->rt.queue[prio], rt.run_list) {
-        if (t != dying->curr) {
-          p = t;
-          break;
-        }
-      }
-    }
-    if (p) get_task_struct(p);
-    rq_unlock(dying);
-    if (!p) break;
-    unsigned long flags = __raw_spin_lock_irqsave(&p->pi_lock);
-    rq_lock(dying);
-    if (task_rq(p) == dying && task_on_rq_queued(p)) {
-      int dest = select_fallback_rq(static_cast<int>(cpu), p);
-      count_migration(static_cast<int>(cpu), dest, MIG_HOTPLUG);
-      rq* to = move_queued_task(dying, p, dest);
-      rq_unlock(to);
-    } else {
-      rq_unlock(dying);
-    }
-    __raw_spin_unlock_irqrestore(&p->pi_lock, flags);
-    put_task_struct(p);
-  }
-  if (dying->nr_running > 1)
-    printk_fmt("Dying CPU not properly vacated! (cpu%u: %u tasks)", cpu, dying->nr_running.load());
-  idle_cpus_mask.clear(cpu);
-  return 0;
 }
 
 }  // namespace cpustop

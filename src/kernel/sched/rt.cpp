@@ -172,6 +172,21 @@ void exit_rt_rq(rt_rq* rt) {
   hrtimer_cancel(&rt->period_timer);
 }
 
+namespace {
+
+// The running task stays on its queue: skip it.
+task_struct* pick_task_rt(rq* rq) {
+  for (int prio = 0; prio < MAX_RT_PRIO; prio++) {
+    task_struct* t;
+    list_for_each_entry(t, &rq->rt.queue[prio], rt.run_list) {
+      if (t != rq->curr) return t;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 const sched_class rt_sched_class = {
     .name = "rt",
     .enqueue_task = enqueue_task_rt,
@@ -190,6 +205,7 @@ const sched_class rt_sched_class = {
     .prio_changed = prio_changed_rt,
     .update_curr = update_curr_rt,
     .migrate_task_rq = nullptr,
+    .pick_task = pick_task_rt,
 };
 
 }  // namespace cpustop

@@ -185,6 +185,9 @@ struct sched_class {
   void (*prio_changed)(rq* rq, task_struct* p, int oldprio);
   void (*update_curr)(rq* rq);
   void (*migrate_task_rq)(task_struct* p, int new_cpu);
+  // A queued task of this class other than rq->curr, without making it current (the kernel's
+  // pick_task); nullptr if none. rq->lock held. Hotplug's migrate_tasks() drains a CPU with it.
+  task_struct* (*pick_task)(rq* rq);
 };
 
 extern const sched_class stop_sched_class;
@@ -270,7 +273,6 @@ int __sched_setscheduler(task_struct* p, int policy, int prio, int nice, bool us
 void sched_set_stop_task(int cpu, task_struct* stop);
 void sched_fork_init(task_struct* p, const task_attr& attr, bool kthread);
 void init_idle(task_struct* idle, int cpu);
-void sched_cpu_starting(int cpu);
 
 // Class internals used by core.cpp.
 void init_cfs_rq(cfs_rq* cfs);
@@ -279,7 +281,6 @@ extern atomic_cpumask idle_cpus_mask;
 void idle_transition(int cpu, bool to_idle);
 // The idle loop of a CPU; returns when the CPU went offline or the machine halts.
 void cpu_idle_loop();
-extern u64 idle_spin_ns;
 // Affinity helpers (migrate.cpp).
 bool is_cpu_allowed(task_struct* p, int cpu);
 int select_fallback_rq(int cpu, task_struct* p);
@@ -288,8 +289,6 @@ rq* move_queued_task(rq* rq, task_struct* p, int new_cpu);
 int migration_cpu_stop(void* data);
 void migrate_disable_switch(rq* rq, task_struct* p);
 void migrate_init();
-// CPU hotplug: vacate a dying CPU (from take_cpu_down, every other CPU stopped).
-int sched_cpu_dying(unsigned cpu);
 void trigger_load_balance(rq* rq);
 // A CPU about to go idle pulls work (with rq->lock held; may drop and retake it). Returns the
 // number of tasks pulled.

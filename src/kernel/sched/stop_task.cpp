@@ -1,18 +1,11 @@
 // The stop scheduling class (kernel/sched/stop_task.c): one task per CPU, migration/N, that
 // preempts everything and is preempted by nothing.
-#include <cstdio>
-#include <cstdlib>
-
+#include "kernel/bug.h"
 #include "kernel/sched/sched.h"
 
 namespace cpustop {
 
 namespace {
-
-[[noreturn]] void stop_bug(const char* what) {
-  std::fprintf(stderr, "BUG: %s on the stop class\n", what);
-  std::abort();
-}
 
 int select_task_rq_stop(task_struct* p, int, int) {
   return task_cpu(p);
@@ -51,13 +44,13 @@ void put_prev_task_stop(rq* rq, task_struct*) {
 void wakeup_preempt_stop(rq*, task_struct*, int) {}  // we are the highest class already
 void task_tick_stop(rq*, task_struct*, int) {}
 void yield_task_stop(rq*) {
-  stop_bug("yield");
+  BUG();  // the stopper never yields the CPU
 }
 void switched_to_stop(rq*, task_struct*) {
-  stop_bug("switched_to");
+  BUG();  // nothing is moved into the stop class
 }
 void prio_changed_stop(rq*, task_struct*, int) {
-  stop_bug("prio_changed");
+  BUG();  // the stopper's priority is fixed
 }
 
 }  // namespace
@@ -80,6 +73,7 @@ const sched_class stop_sched_class = {
     .prio_changed = prio_changed_stop,
     .update_curr = update_curr_stop,
     .migrate_task_rq = nullptr,
+    .pick_task = nullptr,
 };
 
 }  // namespace cpustop

@@ -17,7 +17,7 @@ int autoremove_wake_function(wait_queue_entry* wqe, unsigned mode, int, void*) {
 int external_wake_function(wait_queue_entry* wqe, unsigned, int, void*) {
   list_del_init(&wqe->entry);
   wqe->woken.store(1, std::memory_order_release);
-  arch::futex_wake(&wqe->woken, 1);
+  cond_wake(&wqe->woken, 1);
   return 1;
 }
 
@@ -65,7 +65,7 @@ void wait_event_sleep(wait_queue_entry* wqe) {
     schedule();
     return;
   }
-  while (!wqe->woken.load(std::memory_order_acquire)) arch::futex_wait(&wqe->woken, 0);
+  while (!wqe->woken.load(std::memory_order_acquire)) cond_block(&wqe->woken, 0u, COND_FOREVER);
 }
 
 std::int64_t wait_event_sleep_timeout(wait_queue_entry* wqe, std::int64_t timeout_ns) {
@@ -80,7 +80,7 @@ std::int64_t wait_event_sleep_timeout(wait_queue_entry* wqe, std::int64_t timeou
     while (!wqe->woken.load(std::memory_order_acquire)) {
       u64 now = arch::local_clock();
       if (now >= deadline) break;
-      arch::futex_wait(&wqe->woken, 0, static_cast<std::int64_t>(deadline - now));
+      cond_block(&wqe->woken, 0u, static_cast<std::int64_t>(deadline - now));
     }
   }
   u64 now = arch::local_clock();

@@ -106,15 +106,11 @@ int hrtimer_try_to_cancel(hrtimer* timer) {
   return ret;
 }
 
+// A running callback is short: wait for it to finish (hrtimer_cancel_wait_running()).
 int hrtimer_cancel(hrtimer* timer) {
-  for (unsigned spins = 0;; spins++) {
-    int ret = hrtimer_try_to_cancel(timer);
-    if (ret >= 0) return ret;
-    if (spins < 1000)
-      arch::cpu_relax();
-    else
-      arch::os_yield();
-  }
+  int ret;
+  cond_wait([&] { return (ret = hrtimer_try_to_cancel(timer)) >= 0; });
+  return ret;
 }
 
 void hrtimer_interrupt() {
