@@ -244,6 +244,10 @@ void kthread_parkme() {
     // Tell kthread_park() we are parking; it then waits until we are off the CPU.
     complete(&k->parked);
     schedule();
+    // Unparked: kthread_unpark() cleared the flag before its wakeup. Leave without storing
+    // TASK_PARKED again, so that a thread cpu_up() unparked is never seen parked after it
+    // returns, however long this CPU is held off between that store and the check.
+    if (!(k->flags.load() & KTHREAD_SHOULD_PARK)) break;
   }
   __set_current_state(TASK_RUNNING);
 }
