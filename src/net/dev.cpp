@@ -65,16 +65,14 @@ void net_rx_action() {
   net_read_unlock();
 }
 
-int sk_may_sleep() {
+int sk_plan_wait(bool nonblock, std::int64_t timeout_ns, sk_wait_plan* plan) {
+  plan->may_wait = !nonblock && timeout_ns != 0;
+  plan->deadline = timeout_ns < 0 ? KTIME_MAX : arch::local_clock() + static_cast<u64>(timeout_ns);
+  if (!plan->may_wait) return 0;
   task_struct* p = get_current();
   if (!p || is_idle_task(p) || in_interrupt()) return -EPERM;
   if (!might_sleep()) return -EDEADLK;
   return 0;
-}
-
-u64 sk_deadline(std::int64_t timeout_ns) {
-  if (timeout_ns < 0) return KTIME_MAX;
-  return arch::local_clock() + static_cast<u64>(timeout_ns);
 }
 
 int sk_wait(sock* sk, const std::atomic<u32>& seq, u32 snap, u32 mask, u64 deadline) {

@@ -31,11 +31,8 @@ int pollwake(wait_queue_entry* wqe, unsigned, int, void* key) {
 int poll(pollfd* fds, nfds_t nfds, std::int64_t timeout_ns) {
   if (nfds > POLL_MAX) return -EINVAL;
   if (!fds && nfds) return -EFAULT;
-  bool may_wait = timeout_ns != 0;
-  if (may_wait) {
-    if (int err = sk_may_sleep()) return err;
-  }
-  u64 deadline = sk_deadline(timeout_ns);
+  sk_wait_plan w;
+  if (int err = sk_plan_wait(false, timeout_ns, &w)) return err;
   std::vector<poll_entry> entries(nfds);
   std::vector<pollfd> os;  // the cpustop sockets among fds, as the OS sees them
   std::vector<nfds_t> index;
@@ -66,7 +63,7 @@ int poll(pollfd* fds, nfds_t nfds, std::int64_t timeout_ns) {
   for (;;) {
     triggered.store(false, std::memory_order_seq_cst);
     int n = os.empty() ? 0 : arch::sock_poll_now(os.data(), static_cast<unsigned>(os.size()));
-    if (n < 0 || n + nbad > 0 || !may_wait) {
+    if (n < 0 || n + nbad > 0 || !w.may_wait) {
       ret = n < 0 ? n : n + nbad;
       break;
     }
@@ -85,10 +82,10 @@ int poll(pollfd* fds, nfds_t nfds, std::int64_t timeout_ns) {
         }
         if (alone) sk_rehome(e.sk);
       }
-      if (deadline != KTIME_MAX) {
+      if (w.deadline != KTIME_MAX) {
         timed = true;
         hrtimer_init_sleeper(&timer, p);
-        hrtimer_start(&timer.timer, deadline);
+        hrtimer_start(&timer.timer, w.deadline);
       }
       continue;
     }

@@ -24,11 +24,8 @@ ssize_t sk_recv(int fd, std::size_t want, std::int64_t timeout_ns, Op op) {
   fd_ref f(fd);
   sock* sk = f.sk;
   if (!sk) return -EBADF;
-  bool may_wait = !sk->nonblock && timeout_ns != 0;
-  if (may_wait) {
-    if (int err = sk_may_sleep()) return err;
-  }
-  u64 deadline = sk_deadline(timeout_ns);
+  sk_wait_plan w;
+  if (int err = sk_plan_wait(sk->nonblock, timeout_ns, &w)) return err;
   for (;;) {
     u32 snap = sk->rx_seq.load(std::memory_order_seq_cst);
     // A short read drained a stream: only a new event can bring more, so sleep at once.
@@ -43,7 +40,7 @@ ssize_t sk_recv(int fd, std::size_t want, std::int64_t timeout_ns, Op op) {
     } else {
       net_stat_inc(NS_READS_SKIPPED);
     }
-    if (!may_wait) {
+    if (!w.may_wait) {
       if (!drained) return -EAGAIN;
       // Nothing may wait: ask the OS after all, once.
       ssize_t n = op();
@@ -51,7 +48,7 @@ ssize_t sk_recv(int fd, std::size_t want, std::int64_t timeout_ns, Op op) {
         sk->rx_drained.store(snap, std::memory_order_relaxed);
       return n;
     }
-    if (int err = sk_wait(sk, sk->rx_seq, snap, SK_IN_EVENTS, deadline)) return err;
+    if (int err = sk_wait(sk, sk->rx_seq, snap, SK_IN_EVENTS, w.deadline)) return err;
   }
 }
 
@@ -61,11 +58,8 @@ ssize_t sk_send_all(int fd, std::size_t total, std::int64_t timeout_ns, Op op) {
   fd_ref f(fd);
   sock* sk = f.sk;
   if (!sk) return -EBADF;
-  bool may_wait = !sk->nonblock && timeout_ns != 0;
-  if (may_wait) {
-    if (int err = sk_may_sleep()) return err;
-  }
-  u64 deadline = sk_deadline(timeout_ns);
+  sk_wait_plan w;
+  if (int err = sk_plan_wait(sk->nonblock, timeout_ns, &w)) return err;
   std::size_t done = 0;
   for (;;) {
     u32 snap = sk->tx_seq.load(std::memory_order_seq_cst);
@@ -77,8 +71,8 @@ ssize_t sk_send_all(int fd, std::size_t total, std::int64_t timeout_ns, Op op) {
     } else if (n != -EAGAIN) {
       return done ? static_cast<ssize_t>(done) : n;
     }
-    if (!may_wait) return done ? static_cast<ssize_t>(done) : -EAGAIN;
-    if (int err = sk_wait(sk, sk->tx_seq, snap, SK_OUT_EVENTS, deadline))
+    if (!w.may_wait) return done ? static_cast<ssize_t>(done) : -EAGAIN;
+    if (int err = sk_wait(sk, sk->tx_seq, snap, SK_OUT_EVENTS, w.deadline))
       return done ? static_cast<ssize_t>(done) : err;
   }
 }

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "cpustop/cpu.h"
+#include "kernel/locking/cond_wait.h"
 #include "kernel/preempt.h"
 #include "kernel/printk.h"
 
@@ -66,20 +67,12 @@ void synchronize_net() {
   // A full barrier (TSan knows no fences): what the caller unpublished is ordered before the
   // looks at the CPUs' sequences.
   external_readers.fetch_add(0, std::memory_order_seq_cst);
-  auto wait_while = [](auto busy) {
-    for (unsigned spins = 0; busy(); spins++) {
-      if (spins < 1000)
-        arch::cpu_relax();
-      else
-        arch::os_yield();  // the reader's host thread may be preempted
-    }
-  };
   for (unsigned cpu = 0; cpu < nr_net_cpus; cpu++) {
     net_cpu* c = &net_cpus[cpu];
     u64 seq = c->read_seq.load(std::memory_order_seq_cst);
-    if (seq & 1) wait_while([&] { return c->read_seq.load(std::memory_order_acquire) == seq; });
+    if (seq & 1) cond_wait([&] { return c->read_seq.load(std::memory_order_acquire) != seq; });
   }
-  wait_while([] { return external_readers.load(std::memory_order_acquire) > 0; });
+  cond_wait([] { return external_readers.load(std::memory_order_acquire) == 0; });
 }
 
 void net_stat_inc(net_stat_item item) {

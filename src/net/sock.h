@@ -77,10 +77,14 @@ void sk_rehome(sock* sk);
 // Sleeps (TASK_INTERRUPTIBLE) until seq no longer equals snap, for the events in mask. deadline is
 // a local_clock() time or KTIME_MAX. 0, -EINTR or -ETIMEDOUT.
 int sk_wait(sock* sk, const std::atomic<u32>& seq, u32 snap, u32 mask, u64 deadline);
-// The deadline of a call's timeout_ns (KTIME_MAX: none).
-u64 sk_deadline(std::int64_t timeout_ns);
-// What a call that may sleep checks first: 0, -EPERM (not a task) or -EDEADLK (atomic context).
-int sk_may_sleep();
+// How a call may wait, checked first: timeout_ns 0 or a SOCK_NONBLOCK socket never waits; a call
+// that may wait must be in a context that may sleep. Sets *may_wait and *deadline (a
+// local_clock() time, KTIME_MAX: none). 0, or -EPERM (not a task) or -EDEADLK (atomic context).
+struct sk_wait_plan {
+  bool may_wait = false;
+  u64 deadline = KTIME_MAX;
+};
+int sk_plan_wait(bool nonblock, std::int64_t timeout_ns, sk_wait_plan* plan);
 
 // Statistics (net_stats), per CPU, written by the owner only.
 enum net_stat_item { NS_EVENTS, NS_WAITS, NS_READS_SKIPPED, NS_REHOMES, NS_OFFLOADED, NR_NS };

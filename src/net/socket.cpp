@@ -58,18 +58,15 @@ int accept4(int fd, sockaddr* addr, socklen_t* addrlen, int flags, std::int64_t 
   fd_ref f(fd);
   sock* sk = f.sk;
   if (!sk) return -EBADF;
-  bool may_wait = !sk->nonblock && timeout_ns != 0;
-  if (may_wait) {
-    if (int err = sk_may_sleep()) return err;
-  }
-  u64 deadline = sk_deadline(timeout_ns);
+  sk_wait_plan w;
+  if (int err = sk_plan_wait(sk->nonblock, timeout_ns, &w)) return err;
   for (;;) {
     u32 snap = sk->rx_seq.load(std::memory_order_seq_cst);
     int nfd = arch::sock_accept(fd, addr, addrlen, flags & SOCK_CLOEXEC);
     if (nfd >= 0) return sock_install(nfd, sk->type, flags & SOCK_NONBLOCK);
     if (nfd != -EAGAIN) return nfd;
-    if (!may_wait) return -EAGAIN;
-    if (int err = sk_wait(sk, sk->rx_seq, snap, SK_IN_EVENTS, deadline)) return err;
+    if (!w.may_wait) return -EAGAIN;
+    if (int err = sk_wait(sk, sk->rx_seq, snap, SK_IN_EVENTS, w.deadline)) return err;
   }
 }
 
@@ -78,16 +75,13 @@ int connect(int fd, const sockaddr* addr, socklen_t addrlen, std::int64_t timeou
   sock* sk = f.sk;
   if (!sk) return -EBADF;
   if (!addr) return -EFAULT;
-  bool wait = !sk->nonblock && timeout_ns != 0;
-  if (wait) {
-    if (int err = sk_may_sleep()) return err;
-  }
+  sk_wait_plan w;
+  if (int err = sk_plan_wait(sk->nonblock, timeout_ns, &w)) return err;
   u32 snap = sk->tx_seq.load(std::memory_order_seq_cst);
   int ret = arch::sock_connect(fd, addr, addrlen);
-  if (ret != -EINPROGRESS || !wait) return ret;
-  u64 deadline = sk_deadline(timeout_ns);
+  if (ret != -EINPROGRESS || !w.may_wait) return ret;
   for (;;) {
-    if (int err = sk_wait(sk, sk->tx_seq, snap, SK_OUT_EVENTS, deadline)) return err;
+    if (int err = sk_wait(sk, sk->tx_seq, snap, SK_OUT_EVENTS, w.deadline)) return err;
     snap = sk->tx_seq.load(std::memory_order_seq_cst);
     pollfd p = {fd, POLLOUT, 0};
     if (arch::sock_poll_now(&p, 1) <= 0 || !(p.revents & (POLLOUT | POLLERR | POLLHUP)))
