@@ -2,7 +2,6 @@
 // CPUs, malformed requests, slowloris, resets, 10,000 idle connections, descriptors and memory
 // back to their baseline, and the live operations under load. The clients are plain OS threads.
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <malloc.h>
 #include <netinet/in.h>
@@ -17,6 +16,7 @@
 #include <vector>
 
 #include "loadgen.h"
+#include "net_util.h"
 #include "server.h"
 #include "test_util.h"
 
@@ -28,14 +28,7 @@ extern "C" std::size_t __sanitizer_get_current_allocated_bytes();
 namespace cpustop {
 namespace {
 
-int count_open_fds() {
-  int n = 0;
-  DIR* d = opendir("/proc/self/fd");
-  while (dirent* e = readdir(d))
-    if (e->d_name[0] != '.') n++;
-  closedir(d);
-  return n;
-}
+using test::count_open_fds;
 
 std::size_t allocated_bytes() {
 #if defined(__SANITIZE_ADDRESS__)

@@ -2,7 +2,6 @@
 // few CPUs, streams that survive taskset and cpu_down, sleepers that leave their CPU to others,
 // readiness that preempts a lower class, the kernel's return values, poll, and the offload pool.
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -12,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "net_util.h"
 #include "test_util.h"
 
 namespace cpustop {
@@ -82,14 +82,7 @@ bool read_exact(int fd, void* buf, std::size_t n) {
   return true;
 }
 
-int count_open_fds() {
-  int n = 0;
-  DIR* d = opendir("/proc/self/fd");
-  while (dirent* e = readdir(d))
-    if (e->d_name[0] != '.') n++;
-  closedir(d);
-  return n;
-}
+using test::count_open_fds;
 
 class net_test : public test::machine {};
 CPUSTOP_INSTANTIATE(net_test);
