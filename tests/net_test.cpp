@@ -551,5 +551,66 @@ TEST_P(net_test, offload_keeps_the_cpu_running) {
   ::close(pipefd[1]);
 }
 
+// ---- preempt=full ------------------------------------------------------------------------------
+
+class net_full : public test::machine {
+  void customize(boot_params& p) override { p.preempt = preempt_model::full; }
+};
+CPUSTOP_INSTANTIATE(net_full);
+
+// The whole path on a busy CPU: its tick collects the readiness of its set (NET_RX), the wakeup
+// makes the RT reader preempt a plain loop that never calls into cpustop, and the loop only ends
+// because the reader ran.
+TEST_P(net_full, readiness_on_a_busy_cpu_preempts_a_plain_loop) {
+  int port = 0;
+  int lfd = listen_loopback(&port);
+  ASSERT_GE(lfd, 0);
+  std::atomic<int> cfd{-1};
+  std::atomic<bool> stop{false};
+  std::atomic<char> got{0};
+  std::atomic<unsigned long> spins{0};
+  pid_t rt = spawn(
+      "rt-reader",
+      [&] {
+        int fd = net::accept4(lfd, nullptr, nullptr);
+        cfd = fd;
+        char c = 0;
+        ssize_t n = net::read(fd, &c, 1);
+        got = c;
+        stop = true;
+        net::close(fd);
+        return n == 1 ? 0 : 1;
+      },
+      on_cpu(0, SCHED_FIFO, 10));
+  int peer = os_connect(port);
+  ASSERT_GE(peer, 0);
+  task_info ti;
+  while (!(cfd.load() >= 0 && task_get_info(rt, &ti) == 0 && ti.state == 'S'))
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  pid_t loop = spawn(
+      "plainloop",
+      [&] {
+        while (!stop.load(std::memory_order_relaxed)) spins.fetch_add(1, std::memory_order_relaxed);
+      },
+      on_cpu(0));
+  while (spins.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_EQ(::write(peer, "p", 1), 1);
+  // The sanitizers defer signals: allow them plenty of time rather than hang.
+  for (int i = 0; i < 30000 && !stop.load(); i++)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_TRUE(stop.load()) << "the reader never ran while the loop held its CPU";
+  stop = true;
+  int code = -1;
+  ASSERT_EQ(join(rt, &code), 0);
+  EXPECT_EQ(code, 0);
+  EXPECT_EQ(got.load(), 'p');
+  ASSERT_EQ(join(loop, nullptr), 0);
+  cpu_stat st;
+  ASSERT_EQ(cpu_get_stat(0, &st), 0);
+  EXPECT_GT(st.async_preempt, 0u);
+  ::close(peer);
+  EXPECT_EQ(net::close(lfd), 0);
+}
+
 }  // namespace
 }  // namespace cpustop
