@@ -246,7 +246,7 @@ TEST_P(enter, taskset_chrt_and_renice_steer_the_machines_tasks_only) {
   EXPECT_EQ(r.status, 0) << r.err;
   errno = 0;
   EXPECT_EQ(getpriority(PRIO_PROCESS, static_cast<id_t>(other)), 7);
-  kill(other, SIGKILL);
+  ::kill(other, SIGKILL);
   ASSERT_EQ(task_nice(fair, &nice), 0);
   EXPECT_EQ(nice, 5) << "the machine's task with that nice was not touched";
 }

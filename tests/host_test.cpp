@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <memory>
 #include <regex>
 #include <set>
 #include <thread>
@@ -377,11 +378,16 @@ TEST(livepatch_server, stays_up_until_interrupted_and_is_attachable) {
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, fd, 1);
+  posix_spawn_file_actions_adddup2(&fa, fd, 2);
   const char* argv[] = {CPUSTOP_LIVEPATCH_SERVER, "--cpus", "2", nullptr};
   pid_t server;
   ASSERT_EQ(posix_spawn(&server, argv[0], &fa, nullptr, const_cast<char**>(argv), environ), 0);
   posix_spawn_file_actions_destroy(&fa);
   close(fd);
+  // Whatever fails below, the server does not outlive the test.
+  std::unique_ptr<pid_t, void (*)(pid_t*)> reap(&server, [](pid_t* p) {
+    if (*p > 0 && ::kill(*p, SIGKILL) == 0) waitpid(*p, nullptr, 0);
+  });
   std::string pid = std::to_string(server);
   // Found once it has booted (its runtime directory is there before it prints).
   while (slurp(out).find("until interrupted") == std::string::npos) {
@@ -399,9 +405,10 @@ TEST(livepatch_server, stays_up_until_interrupted_and_is_attachable) {
   EXPECT_NE(r.out.find(" server"), std::string::npos) << r.out;
   std::string dir = host::runtime_dir_find(server);
   EXPECT_NE(dir, "");
-  ASSERT_EQ(kill(server, SIGINT), 0);
+  ASSERT_EQ(::kill(server, SIGINT), 0);
   int st = 0;
   ASSERT_EQ(waitpid(server, &st, 0), server);
+  server = 0;  // reaped
   EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st << " " << slurp(out);
   EXPECT_NE(slurp(out).find(", 0 failed, 0 mixed"), std::string::npos) << slurp(out);
   struct stat sb;
