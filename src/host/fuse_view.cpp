@@ -636,13 +636,14 @@ void fuse_view::stop() {
   fuse_session_exit(v.se);
   std::uint64_t one = 1;
   (void)!::write(v.stop_fd, &one, sizeof(one));
-  fuse_session_unmount(v.se);
+  // Both threads end before the unmount closes the device they reply on.
   v.reader_thread.join();
   {
     std::lock_guard g(v.stores_lock);  // the stores queued still run; then the thread ends
   }
   v.stores_cv.notify_all();
   v.store_thread.join();
+  fuse_session_unmount(v.se);
   // Closing the device aborts what another mount namespace may still send.
   fuse_session_destroy(v.se);
   v.se = nullptr;

@@ -43,12 +43,20 @@ int klp_transition(klp_patch* patch, bool enable, unsigned timeout_ms) {
     for (const klp_func_change& c : patch->funcs)
       if (c.target->impl() != c.target->orig()) return -EINVAL;  // patched by another
   }
-  patch->attempts = patch->refused = 0;
+  // The counts are read by klp_patches() (an attached `livepatch`) while the patch is listed.
+  auto count = [patch](bool refused) {
+    std::lock_guard g(klp_mutex_list);
+    (refused ? patch->refused : patch->attempts)++;
+  };
+  {
+    std::lock_guard g(klp_mutex_list);
+    patch->attempts = patch->refused = 0;
+  }
   u64 deadline = arch::local_clock() + u64{timeout_ms} * 1000000;
   wait_queue_head wq;
   init_waitqueue_head(&wq);
   for (;;) {
-    patch->attempts++;
+    count(false);
     switch_request req{patch, enable};
     int ret = stop_machine(klp_try_switch, &req, nullptr);
     if (ret == 0) {
@@ -59,7 +67,7 @@ int klp_transition(klp_patch* patch, bool enable, unsigned timeout_ms) {
         std::erase(enabled_patches, patch);
     }
     if (ret != -EBUSY) return ret;
-    patch->refused++;
+    count(true);
     if (arch::local_clock() >= deadline) {
       printk_fmt("livepatch: %s failed: a task stayed inside a patched function",
                  enable ? "enable" : "disable");
