@@ -123,6 +123,7 @@ class floor_fs {
     const char* argv[] = {"floor", "-o", "fsname=floor", nullptr};
     fuse_args args = FUSE_ARGS_INIT(3, const_cast<char**>(argv));
     se_ = fuse_session_new(&args, &ops, sizeof(ops), nullptr);
+    fuse_opt_free_args(&args);
     if (!se_ || fuse_session_mount(se_, dir_.c_str()) != 0) return *why = "mount failed", false;
     loop_ = std::thread([this] { fuse_session_loop(se_); });
     return true;

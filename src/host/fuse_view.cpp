@@ -609,6 +609,7 @@ int fuse_view::start(const std::string& mountpoint, std::string* why) {
   const char* argv[] = {"cpustop", "-o", opts.c_str(), nullptr};
   fuse_args args = FUSE_ARGS_INIT(3, const_cast<char**>(argv));
   v.se = fuse_session_new(&args, &view_ops, sizeof(view_ops), &v);
+  fuse_opt_free_args(&args);  // the session keeps a copy of what it parsed
   if (!v.se) {
     *why = "fuse_session_new failed";
     return -EIO;
