@@ -26,7 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)parse_result_text(whole, version);
   if (whole == parse_result::ok) {
     if (req.argv.empty() || req.argv.size() > MAX_ARGS || used > size) __builtin_trap();
-    same_or_trap(encode_request(req.argv), data, used);
+    same_or_trap(encode_request(req.argv, req.cwd), data, used);
   }
   // Every prefix of a frame is incomplete or decides the same way as the whole.
   for (std::size_t cut : {std::size_t{1}, FRAME_HEADER - 1, FRAME_HEADER, size / 2}) {

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "cpustop/shell.h"
+#include "host_util.h"
 #include "test_util.h"
 
 namespace cpustop::test {
@@ -61,12 +62,15 @@ TEST_F(cli, taskset_shows_and_sets_affinity_like_util_linux) {
 TEST_F(cli, taskset_bad_lists_fail_and_change_nothing) {
   pid_t pid = spawn_hog("-c 0-3");
   std::string p = std::to_string(pid);
-  for (const char* bad : {"1-", "a", "5-2", "4", "0-9", ",", "1,,2", "-1"}) {
+  for (const char* bad : {"1-", "a", "5-2", "4", "0-9", ",", "1,,2"}) {
     EXPECT_NE(run("taskset -pc " + std::string(bad) + " " + p), 0) << bad;
     EXPECT_EQ(err(), "taskset: failed to parse CPU list: " + std::string(bad) + "\n");
     EXPECT_EQ(out(), "") << bad;
     EXPECT_EQ(affinity_of(pid), cpumask::first_n(4)) << bad;
   }
+  // As util-linux's getopt reads it, "-1" is an option.
+  EXPECT_NE(run("taskset -pc -1 " + p), 0);
+  EXPECT_EQ(err(), "taskset: invalid option -- '1'\nTry 'taskset --help' for more information.\n");
   for (const char* bad : {"g", "0x", "10"}) {
     EXPECT_NE(run("taskset -p " + std::string(bad) + " " + p), 0) << bad;
     EXPECT_EQ(err(), "taskset: failed to parse CPU mask: " + std::string(bad) + "\n");
@@ -105,6 +109,43 @@ TEST_F(cli, chrt_sets_policy_and_rejects_bad_priorities) {
   EXPECT_EQ(sched_getscheduler(pid), SCHED_RR);
   EXPECT_EQ(run("chrt -p " + p), 0);
   EXPECT_NE(out().find("SCHED_RR"), std::string::npos) << out();
+}
+
+// Options as util-linux's getopt reads them: together (-cp, -fp), by long name, ended by "--" or
+// the first word that is not one; a bad one gets the real tool's words and changes nothing.
+TEST_F(cli, taskset_and_chrt_read_their_options_as_util_linux_does) {
+  pid_t pid = spawn_hog("-c 0");
+  std::string p = std::to_string(pid);
+  EXPECT_EQ(run("taskset -cp 1-2 " + p), 0) << err();
+  EXPECT_EQ(out(),
+            "pid " + p + "'s current affinity list: 0\npid " + p + "'s new affinity list: 1,2\n");
+  EXPECT_EQ(run("taskset --cpu-list --pid -a -- 3 " + p), 0) << err();
+  EXPECT_EQ(affinity_of(pid), cpumask::of(3));
+  EXPECT_EQ(run("chrt -fp 10 " + p), 0) << err();
+  EXPECT_EQ(sched_getscheduler(pid), SCHED_FIFO);
+  EXPECT_EQ(run("chrt --other --pid 0 " + p), 0) << err();
+  EXPECT_EQ(sched_getscheduler(pid), SCHED_NORMAL);
+  for (std::string bad : {"taskset -x -p 1 ", "taskset --bogus -p 1 ", "chrt -fz -p 10 ",
+                          "chrt --fifo --bogus -p 10 "}) {
+    EXPECT_EQ(run(bad + p), 1) << bad;
+    std::string tool_name = bad.substr(0, bad.find(' '));
+    EXPECT_EQ(err().rfind(tool_name + ": ", 0), 0u) << err();
+    EXPECT_NE(err().find("\nTry '" + tool_name + " --help' for more information.\n"),
+              std::string::npos)
+        << err();
+    // The real tool says the same of the same option (its pid: this process).
+    if (have_program(tool_name)) {
+      std::vector<std::string> argv;
+      std::istringstream words(bad + std::to_string(::getpid()));
+      for (std::string w; words >> w;) argv.push_back(w);
+      EXPECT_EQ(err(), run_cmd(argv).err) << bad;
+    }
+  }
+  EXPECT_EQ(affinity_of(pid), cpumask::of(3));
+  EXPECT_EQ(sched_getscheduler(pid), SCHED_NORMAL);
+  // After the first word that is not an option, none is read as one.
+  EXPECT_EQ(run("taskset -p 1 -c " + p), 1);
+  EXPECT_EQ(err(), "taskset: bad usage\nTry 'taskset --help' for more information.\n");
 }
 
 TEST_F(cli, sysfs_online_writes_follow_the_kernel) {

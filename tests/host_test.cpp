@@ -67,6 +67,25 @@ TEST(protocol, requests_round_trip_and_every_prefix_is_incomplete) {
   }
 }
 
+// Type 2 carries the client's working directory after the argv: absolute, or the frame is bad.
+TEST(protocol, a_command_in_a_directory_carries_it_and_only_an_absolute_one) {
+  std::string f = host::encode_request({"trace", "report", "t.dat"}, "/tmp/x y");
+  host::request r;
+  std::size_t used = 0;
+  ASSERT_EQ(parse(f, &r, &used), parse_result::ok);
+  EXPECT_EQ(r.argv, (std::vector<std::string>{"trace", "report", "t.dat"}));
+  EXPECT_EQ(r.cwd, "/tmp/x y");
+  EXPECT_EQ(used, f.size());
+  for (std::size_t n = 0; n < f.size(); n++)
+    EXPECT_EQ(parse(f.substr(0, n)), parse_result::incomplete) << n;
+  ASSERT_EQ(parse(host::encode_request({"ps"}), &r), parse_result::ok);
+  EXPECT_EQ(r.cwd, "") << "type 1: no directory";
+  EXPECT_EQ(parse(frame(le32(1) + std::string("ps\0", 3), 1, 2)), parse_result::malformed);
+  EXPECT_EQ(parse(frame(le32(1) + std::string("ps\0tmp\0", 7), 1, 2)), parse_result::malformed);
+  EXPECT_EQ(parse(frame(le32(1) + std::string("ps\0\0", 4), 1, 2)), parse_result::malformed);
+  EXPECT_EQ(parse(frame(le32(1) + std::string("ps\0/\0x", 6), 1, 2)), parse_result::malformed);
+}
+
 TEST(protocol, bad_frames_are_named_as_soon_as_their_bytes_show_it) {
   EXPECT_EQ(parse("X"), parse_result::bad_magic);
   EXPECT_EQ(parse("CPSR"), parse_result::bad_magic);
@@ -79,7 +98,7 @@ TEST(protocol, bad_frames_are_named_as_soon_as_their_bytes_show_it) {
   EXPECT_EQ(seen, 7);
   EXPECT_NE(host::parse_result_text(parse_result::bad_version, seen).find("version 7"),
             std::string::npos);
-  EXPECT_EQ(parse(frame(le32(1) + std::string("ps\0", 3), 1, 2)), parse_result::bad_type);
+  EXPECT_EQ(parse(frame(le32(1) + std::string("ps\0", 3), 1, 3)), parse_result::bad_type);
   // An oversized length is refused from the header alone.
   std::string big = frame("").substr(0, 8) + le32(host::MAX_REQUEST + 1);
   EXPECT_EQ(parse(big), parse_result::too_large);
@@ -328,6 +347,74 @@ TEST_F(attach, the_tool_attaches_with_exit_status_and_output) {
   r = run_cmd({tool(), "attach", "4194303", "ps"});
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("no cpustop machine with pid 4194303"), std::string::npos) << r.err;
+}
+
+// A command's task forked by the server thread names that thread (cpustop/attach and its host
+// thread id, on the CPU after the machine's), never `<...>--1 [-01]`; trace record's and trace
+// report's relative files are the client's, as the real trace-cmd reads them; a client that does
+// not send its directory gets relative names refused, and nothing recorded.
+TEST_F(attach, the_commands_fork_names_the_server_thread_and_relative_files_are_the_clients) {
+  if (!have_program("trace-cmd")) GTEST_SKIP() << "needs trace-cmd";
+  char tmp[] = "/tmp/cpustop-attach-trace-XXXXXX";
+  ASSERT_NE(mkdtemp(tmp), nullptr);
+  std::string dir = tmp, pid = std::to_string(::getpid());
+  auto in_dir = [&](const std::string& cmd) {
+    return run_cmd({"sh", "-c", "cd " + dir + " && " + tool() + " attach " + pid + " " + cmd});
+  };
+  cmd_result r = in_dir("trace record -e sched:* -o rel.dat spawn hog");
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::string hog = r.out.substr(0, r.out.find('\n'));
+  EXPECT_NE(r.out.find(dir + "/rel.dat: "), std::string::npos) << r.out;
+  cmd_result report = run_cmd({"trace-cmd", "report", dir + "/rel.dat"});
+  ASSERT_EQ(report.status, 0) << report.err;
+  std::smatch m;
+  ASSERT_TRUE(
+      std::regex_search(report.out, m,
+                        std::regex(" cpustop/attach-([0-9]+) +\\[004\\] .*sched_process_fork: "
+                                   "+comm=cpustop/attach pid=([0-9]+) child_comm=spawn "
+                                   "child_pid=([0-9]+)")))
+      << report.out;
+  EXPECT_EQ(m[1], m[2]);
+  EXPECT_GT(std::stoi(m[1]), 0);
+  EXPECT_NE(std::stoi(m[1]), ::getpid()) << "a thread of its own, not the program's main thread";
+  std::string spawn_pid = m[3];
+  EXPECT_TRUE(std::regex_search(
+      report.out, std::regex(" cpustop/attach-" + std::string(m[1]) +
+                             " +\\[004\\] .*sched_wakeup_new: +spawn:" + spawn_pid + " ")))
+      << report.out;
+  EXPECT_TRUE(std::regex_search(report.out,
+                                std::regex(" spawn-" + spawn_pid +
+                                           " +\\[00[0-3]\\] .*sched_process_fork: "
+                                           "+comm=spawn pid=" +
+                                           spawn_pid + " child_comm=hog child_pid=" + hog + "\n")))
+      << report.out;
+  EXPECT_EQ(report.out.find("<...>"), std::string::npos) << report.out;
+  EXPECT_EQ(report.out.find("[-01]"), std::string::npos) << report.out;
+  r = in_dir("trace report rel.dat");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("child_comm=hog child_pid=" + hog), std::string::npos) << r.out;
+  EXPECT_EQ(call({"kill", hog}).status, 0);
+
+  // Without the client's directory (a type 1 request), a relative name is refused up front.
+  host::reply no_dir = call_raw(host::encode_request({"trace", "record", "-o", "rel2.dat", "ps"}));
+  EXPECT_EQ(no_dir.status, 1);
+  EXPECT_EQ(no_dir.err,
+            "trace record: rel2.dat: a relative file name, and the client did not say its working "
+            "directory: give an absolute path\n");
+  EXPECT_EQ(no_dir.out, "") << "the command did not run";
+  no_dir = call_raw(host::encode_request({"trace", "report"}));
+  EXPECT_EQ(no_dir.status, 1);
+  EXPECT_NE(no_dir.err.find("trace report: trace.dat: a relative file name"), std::string::npos);
+  for (const std::string& e : trace_event_names()) EXPECT_FALSE(trace_event_enabled(e)) << e;
+  struct stat st;
+  EXPECT_NE(stat("rel2.dat", &st), 0) << "written to the server's directory";
+  // An output that cannot be written fails before the command runs.
+  r = in_dir("trace record -o nodir/x.dat spawn intruder");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err, "trace: cannot write " + dir + "/nodir/x.dat: No such file or directory\n");
+  EXPECT_FALSE(has_task("intruder"));
+  unlink((dir + "/rel.dat").c_str());
+  rmdir(dir.c_str());
 }
 
 // Another user is turned away at the socket: by the directory's mode, and by SO_PEERCRED when

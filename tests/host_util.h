@@ -72,8 +72,10 @@ inline std::string missing_for_enter(const std::vector<std::string>& programs = 
   return "";
 }
 
+#ifdef CPUSTOP_TOOL
 inline std::string tool() {
   return CPUSTOP_TOOL;
 }
+#endif
 
 }  // namespace cpustop::test

@@ -35,7 +35,9 @@ class attach_client {
   int connect(pid_t pid, std::string* why);
   // Runs one shell command (argv as the machine's shell takes it: {"taskset", "-cp", "42"}), or
   // "info" (the machine's facts as "key value" lines: pid, program, cpus_online, cpus_possible,
-  // tasks, view). May block while the command runs. 0, or -errno with *why (the connection lost).
+  // tasks, view). May block while the command runs. Relative file names (trace record -o FILE,
+  // trace report FILE) are the caller's: its working directory goes with the request. 0, or
+  // -errno with *why (the connection lost).
   int call(const std::vector<std::string>& argv, attach_reply* out, std::string* why);
   // The machine's runtime directory (after connect).
   const std::string& dir() const;

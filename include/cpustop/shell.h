@@ -63,6 +63,10 @@ class shell {
   // The CPUs the commands' tasks may run on, as a shell's affinity is its children's (the shell
   // under `taskset -c 1 bash`). Default: all.
   void set_affinity(const cpumask& cpus) { cpus_ = cpus; }
+  // A shell run for a client in another process (attach): the directory its relative file names
+  // are in (trace record -o FILE, trace report FILE); "" when it did not say, and then such names
+  // are refused. Without it, names are this process's.
+  void set_client_dir(std::string dir) { client_dir_ = std::move(dir); }
 
  private:
   int taskset(const std::vector<std::string>& a);
@@ -76,12 +80,6 @@ class shell {
   int top(const std::vector<std::string>& a);
   int livepatch(const std::vector<std::string>& a);
   int stop_machine_cmd();
-  // --trace FILE...: before boot, record every event; at the end, write them to each FILE in the
-  // format its extension names (.dat trace.dat, .json Chrome/Perfetto JSON, else ftrace text).
-  // Both do nothing without files. trace_file_write returns 0, or 1 after a message.
-  void trace_file_start(const std::vector<std::string>& paths);
-  int trace_file_write(const std::vector<std::string>& paths, std::ostream& err);
-
   // Runs fn as a task named comm; its output reaches out_/err_ after it exits.
   int in_task(const std::string& comm, const std::function<int()>& fn);
 
@@ -90,6 +88,7 @@ class shell {
   std::unique_ptr<shell_context> own_ctx_;
   shell_context* ctx_;
   std::optional<cpumask> cpus_;
+  std::optional<std::string> client_dir_;
 };
 
 // --trace FILE...: before boot, record every event; at the end, write them to each FILE in the

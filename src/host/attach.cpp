@@ -50,11 +50,13 @@ std::string info_text(const attach_state& s) {
   return o.str();
 }
 
-reply handle(attach_state* s, const std::vector<std::string>& argv, const ucred&) {
+reply handle(attach_state* s, const request& req, const ucred&) {
+  const std::vector<std::string>& argv = req.argv;
   if (argv[0] == "info" && argv.size() == 1) return {false, 0, info_text(*s), {}};
   if (argv[0] == "sys") return sys_request(argv, &s->ctx);
   std::ostringstream out, err;
   shell sh(out, err, &s->ctx);
+  sh.set_client_dir(req.cwd);
   int status = sh.run(argv);
   return {false, status, out.str(), err.str()};
 }
@@ -98,10 +100,9 @@ void after_boot() {
     delete s;
     return;
   }
-  if (int err = s->sock.start(s->dir + "/ctl",
-                              [s](const std::vector<std::string>& argv, const ucred& peer) {
-                                return handle(s, argv, peer);
-                              })) {
+  if (int err = s->sock.start(s->dir + "/ctl", [s](const request& req, const ucred& peer) {
+        return handle(s, req, peer);
+      })) {
     printk(std::string("attach: no control socket: ") + std::strerror(-err));
     runtime_dir_remove(s->dir);
     delete s;

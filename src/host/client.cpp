@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstring>
 
 #include "host/runtime_dir.h"
@@ -44,7 +45,9 @@ int client::connect_path(const std::string& path, std::string* why) {
 }
 
 int client::call(const std::vector<std::string>& argv, reply* out, std::string* why) {
-  return call_raw(encode_request(argv), out, why);
+  char cwd[PATH_MAX];
+  bool known = getcwd(cwd, sizeof(cwd)) && cwd[0] == '/';  // not "(unreachable)/..."
+  return call_raw(encode_request(argv, known ? cwd : ""), out, why);
 }
 
 int client::call_raw(const std::string& bytes, reply* out, std::string* why) {

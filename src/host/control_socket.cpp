@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -59,7 +60,10 @@ int control_socket::start(const std::string& path, handler h) {
   handler_ = std::move(h);
   listen_fd_ = fd;
   stopping_ = false;
-  acceptor_ = std::thread([this] { accept_loop(); });
+  acceptor_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "cpustop/ctl");
+    accept_loop();
+  });
   return 0;
 }
 
@@ -121,6 +125,7 @@ void control_socket::accept_loop() {
     }
     client& cl = clients_.emplace_back();
     cl.thread = std::thread([this, fd, &cl] {
+      pthread_setname_np(pthread_self(), "cpustop/attach");
       serve(fd);
       close(fd);
       cl.done = true;
@@ -146,7 +151,7 @@ void control_socket::serve(int fd) {
         return;
       }
       buf.erase(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(used));
-      if (!send_all(fd, encode_reply(handler_(req.argv, peer)))) return;
+      if (!send_all(fd, encode_reply(handler_(req, peer)))) return;
     }
     pollfd fds[2] = {{fd, POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};
     int n = poll(fds, 2, IDLE_TIMEOUT_MS);

@@ -3,7 +3,9 @@
 // read, and anyone else gets a refusal and nothing runs. One thread accepts; each client has a
 // thread that reads requests, runs each through the handler and writes its reply, so clients do
 // not wait for each other. A bad frame gets a refusal and the connection is closed; an idle client
-// is dropped after a minute.
+// is dropped after a minute. The threads are named cpustop/ctl (accepting) and cpustop/attach
+// (serving): events they record, such as the fork of a command's task, carry that name and their
+// thread id.
 #pragma once
 
 #include <sys/socket.h>
@@ -22,7 +24,7 @@ namespace cpustop::host {
 
 class control_socket {
  public:
-  using handler = std::function<reply(const std::vector<std::string>& argv, const ucred& peer)>;
+  using handler = std::function<reply(const request& req, const ucred& peer)>;
   static constexpr unsigned MAX_CLIENTS = 64;
   static constexpr int IDLE_TIMEOUT_MS = 60000;
 

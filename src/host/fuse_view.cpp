@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -625,8 +626,15 @@ int fuse_view::start(const std::string& mountpoint, std::string* why) {
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
   v.stop_fd = eventfd(0, EFD_CLOEXEC);
   v.stopping = false;
-  v.reader_thread = std::thread([&v] { v.reader(); });
-  v.store_thread = std::thread([&v] { v.store_loop(); });
+  // Named, as the events they record (a store's hotplug) show them.
+  v.reader_thread = std::thread([&v] {
+    pthread_setname_np(pthread_self(), "cpustop/fuse");
+    v.reader();
+  });
+  v.store_thread = std::thread([&v] {
+    pthread_setname_np(pthread_self(), "cpustop/fusewr");
+    v.store_loop();
+  });
   return 0;
 }
 

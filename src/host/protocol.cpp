@@ -60,16 +60,20 @@ std::string parse_result_text(parse_result r, std::uint16_t version_seen) {
   return "malformed request";
 }
 
-std::string encode_request(const std::vector<std::string>& argv) {
+std::string encode_request(const std::vector<std::string>& argv, const std::string& cwd) {
   std::string payload;
   put32(payload, static_cast<std::uint32_t>(argv.size()));
   for (const std::string& a : argv) {
     payload += a;
     payload += '\0';
   }
+  if (!cwd.empty()) {
+    payload += cwd;
+    payload += '\0';
+  }
   std::string s(REQUEST_MAGIC, 4);
   put16(s, PROTOCOL_VERSION);
-  put16(s, REQUEST_COMMAND);
+  put16(s, cwd.empty() ? REQUEST_COMMAND : REQUEST_COMMAND_IN_DIR);
   put32(s, static_cast<std::uint32_t>(payload.size()));
   return s + payload;
 }
@@ -81,7 +85,8 @@ parse_result parse_request(std::span<const std::uint8_t> buf, request* out, std:
   if (version_seen && buf.size() >= 6) *version_seen = version;
   if (r != parse_result::ok) return r;
   if (buf.size() < 8) return parse_result::incomplete;
-  if (get16(buf, 6) != REQUEST_COMMAND) return parse_result::bad_type;
+  std::uint16_t type = get16(buf, 6);
+  if (type != REQUEST_COMMAND && type != REQUEST_COMMAND_IN_DIR) return parse_result::bad_type;
   if (buf.size() < FRAME_HEADER) return parse_result::incomplete;
   std::uint32_t len = get32(buf, 8);
   if (len > MAX_REQUEST) return parse_result::too_large;
@@ -93,15 +98,23 @@ parse_result parse_request(std::span<const std::uint8_t> buf, request* out, std:
   std::vector<std::string> argv;
   argv.reserve(argc);
   std::size_t at = 4;
-  for (std::uint32_t i = 0; i < argc; i++) {
+  std::uint32_t strings = argc + (type == REQUEST_COMMAND_IN_DIR);
+  for (std::uint32_t i = 0; i < strings; i++) {
     const void* nul = at < p.size() ? std::memchr(p.data() + at, 0, p.size() - at) : nullptr;
     if (!nul) return parse_result::malformed;
     std::size_t end = static_cast<std::size_t>(static_cast<const std::uint8_t*>(nul) - p.data());
     argv.emplace_back(reinterpret_cast<const char*>(p.data() + at), end - at);
     at = end + 1;
   }
+  std::string cwd;
+  if (type == REQUEST_COMMAND_IN_DIR) {
+    cwd = std::move(argv.back());
+    argv.pop_back();
+    if (cwd.empty() || cwd[0] != '/') return parse_result::malformed;
+  }
   if (at != p.size() || argv[0].empty()) return parse_result::malformed;
   out->argv = std::move(argv);
+  out->cwd = std::move(cwd);
   *consumed = FRAME_HEADER + len;
   return parse_result::ok;
 }

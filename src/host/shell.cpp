@@ -3,6 +3,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -37,6 +38,82 @@ const char* policy_name(int policy) {
       return "SCHED_IDLE";
   }
   return "SCHED_OTHER";
+}
+
+// A CPU list as util-linux prints it: a run of two is "1,2", not the kernel's "1-2".
+std::string util_linux_cpulist(const cpumask& m) {
+  std::string s;
+  for (unsigned c = 0; c < NR_CPUS; c++) {
+    if (!m.test(c)) continue;
+    unsigned last = c;
+    while (last + 1 < NR_CPUS && m.test(last + 1)) last++;
+    if (!s.empty()) s += ',';
+    s += std::to_string(c);
+    if (last > c) {
+      s += last == c + 1 ? ',' : '-';
+      s += std::to_string(last);
+    }
+    c = last;
+  }
+  return s;
+}
+
+// The pid-mode command lines of util-linux's taskset and chrt, read as getopt reads them: short
+// options alone or together (-pc, -fp), long ones by name, then [VALUE] PID.
+struct pid_options {
+  const char* tool;
+  const char* shorts;                               // the options besides p
+  std::vector<std::pair<std::string, char>> longs;  // and their long names, besides --pid
+};
+struct pid_command {
+  pid_t pid = 0;
+  std::optional<std::string> value;  // the mask, list or priority before the PID
+};
+
+// Calls option for each option but p, in order. 0, or the tool's exit status after its message.
+int parse_pid_command(const pid_options& o, const std::vector<std::string>& a,
+                      const std::function<void(char)>& option, pid_command* out,
+                      std::ostream& err) {
+  auto usage = [&](const std::string& what) {
+    err << o.tool << ": " << what << "\nTry '" << o.tool << " --help' for more information.\n";
+    return 1;
+  };
+  bool pid_mode = false, options = true;
+  std::vector<std::string> rest;
+  for (std::size_t i = 1; i < a.size(); i++) {
+    const std::string& s = a[i];
+    if (options && s == "--") {
+      options = false;
+    } else if (!options || s.size() < 2 || s[0] != '-') {
+      rest.push_back(s);  // as getopt with "+": the first word that is not an option ends them
+      options = false;
+    } else if (s[1] == '-') {
+      if (s == "--pid") {
+        pid_mode = true;
+        continue;
+      }
+      auto it =
+          std::find_if(o.longs.begin(), o.longs.end(), [&](const auto& l) { return l.first == s; });
+      if (it == o.longs.end()) return usage("unrecognized option '" + s + "'");
+      option(it->second);
+    } else {
+      for (char c : s.substr(1)) {
+        if (c == 'p')
+          pid_mode = true;
+        else if (std::strchr(o.shorts, c))
+          option(c);
+        else
+          return usage(std::string("invalid option -- '") + c + "'");
+      }
+    }
+  }
+  if (!pid_mode || rest.empty() || rest.size() > 2) return usage("bad usage");
+  if (!parse_pid(rest.back(), &out->pid)) {
+    err << o.tool << ": invalid PID argument: '" << rest.back() << "'\n";
+    return 1;
+  }
+  if (rest.size() == 2) out->value = rest[0];
+  return 0;
 }
 
 }  // namespace
@@ -189,8 +266,8 @@ int shell::run(const std::vector<std::string>& a) {
     return in_task(cmd, [&] { return ctx_->sleep_ms(ms) ? 0 : 130; });
   }
   if (cmd == "trace")
-    return trace_command(a, *out_, *err_,
-                         [this](const std::vector<std::string>& v) { return run(v); });
+    return trace_command(
+        a, *out_, *err_, [this](const std::vector<std::string>& v) { return run(v); }, client_dir_);
   if (cmd == "help") {
     *out_ << "commands: ps [-e] | top [-d SECS] | spawn NAME [-c LIST] [--policy P] [--prio N] "
              "[--nice N] | kill PID\n"
@@ -207,38 +284,22 @@ int shell::run(const std::vector<std::string>& a) {
   return 127;
 }
 
-// taskset [-p] [-c] [mask|list] pid  (util-linux semantics and wording).
+// taskset -p [-c] [mask|list] pid  (util-linux semantics and wording).
 int shell::taskset(const std::vector<std::string>& a) {
-  bool list = false, pid_mode = false;
-  std::vector<std::string> rest;
-  for (std::size_t i = 1; i < a.size(); i++) {
-    const std::string& s = a[i];
-    if (s.size() > 1 && s[0] == '-' && s.find_first_not_of("-pc") == std::string::npos) {
-      if (s.find('p') != std::string::npos) pid_mode = true;
-      if (s.find('c') != std::string::npos) list = true;
-    } else if (s == "--pid") {
-      pid_mode = true;
-    } else if (s == "--cpu-list") {
-      list = true;
-    } else {
-      rest.push_back(s);
-    }
-  }
-  if (!pid_mode || rest.empty() || rest.size() > 2) {
-    *err_ << "taskset: bad usage\nTry 'taskset --help' for more information.\n";
-    return 1;
-  }
-  pid_t pid;
-  if (!parse_pid(rest.back(), &pid)) {
-    *err_ << "taskset: invalid PID argument: '" << rest.back() << "'\n";
-    return 1;
-  }
+  bool list = false;
+  pid_command c;
+  // -a (all the threads of the process): every task here is a thread group of its own.
+  if (int status = parse_pid_command(
+          {"taskset", "ac", {{"--cpu-list", 'c'}, {"--all-tasks", 'a'}}}, a,
+          [&](char o) { list |= o == 'c'; }, &c, *err_))
+    return status;
+  pid_t pid = c.pid;
   cpumask want;
-  if (rest.size() == 2) {
-    int err = list ? cpulist_parse(rest[0], nr_cpu_ids(), &want)
-                   : (parse_hex_mask(rest[0], nr_cpu_ids(), &want) ? 0 : -EINVAL);
+  if (c.value) {
+    int err = list ? cpulist_parse(*c.value, nr_cpu_ids(), &want)
+                   : (parse_hex_mask(*c.value, nr_cpu_ids(), &want) ? 0 : -EINVAL);
     if (err) {
-      *err_ << "taskset: failed to parse CPU " << (list ? "list" : "mask") << ": " << rest[0]
+      *err_ << "taskset: failed to parse CPU " << (list ? "list" : "mask") << ": " << *c.value
             << "\n";
       return 1;
     }
@@ -250,10 +311,10 @@ int shell::taskset(const std::vector<std::string>& a) {
   }
   auto show = [&](const char* which, const cpumask& m) {
     *out_ << "pid " << pid << "'s " << which << " affinity " << (list ? "list" : "mask") << ": "
-          << (list ? cpumask_to_cpulist(m) : cpumask_to_hex(m)) << "\n";
+          << (list ? util_linux_cpulist(m) : cpumask_to_hex(m)) << "\n";
   };
   show("current", cur);
-  if (rest.size() == 1) return 0;
+  if (!c.value) return 0;
   if (int err = sched_setaffinity(pid, want)) {
     *err_ << "taskset: failed to set pid " << pid << "'s affinity: " << strerror_of(err) << "\n";
     return 1;
@@ -263,44 +324,28 @@ int shell::taskset(const std::vector<std::string>& a) {
   return 0;
 }
 
-// chrt -p [policy] [prio] pid
+// chrt [policy] -p [prio] pid
 int shell::chrt(const std::vector<std::string>& a) {
-  int policy = -1;
-  bool pid_mode = false;
-  std::vector<std::string> rest;
-  for (std::size_t i = 1; i < a.size(); i++) {
-    const std::string& s = a[i];
-    if (s == "-p" || s == "--pid")
-      pid_mode = true;
-    else if (s == "-f" || s == "--fifo")
-      policy = SCHED_FIFO;
-    else if (s == "-r" || s == "--rr")
-      policy = SCHED_RR;
-    else if (s == "-o" || s == "--other")
-      policy = SCHED_NORMAL;
-    else if (s == "-b" || s == "--batch")
-      policy = SCHED_BATCH;
-    else if (s == "-i" || s == "--idle")
-      policy = SCHED_IDLE;
-    else
-      rest.push_back(s);
-  }
-  if (!pid_mode || rest.empty() || rest.size() > 2) {
-    *err_ << "chrt: bad usage\nTry 'chrt --help' for more information.\n";
-    return 1;
-  }
-  pid_t pid;
-  if (!parse_pid(rest.back(), &pid)) {
-    *err_ << "chrt: invalid PID argument: '" << rest.back() << "'\n";
-    return 1;
-  }
-  if (rest.size() == 2) {
+  static const std::map<char, int> policies = {{'f', SCHED_FIFO},
+                                               {'r', SCHED_RR},
+                                               {'o', SCHED_NORMAL},
+                                               {'b', SCHED_BATCH},
+                                               {'i', SCHED_IDLE}};
+  int policy = SCHED_RR;  // chrt's default policy
+  pid_command c;
+  if (int status = parse_pid_command(
+          {"chrt",
+           "frobi",
+           {{"--fifo", 'f'}, {"--rr", 'r'}, {"--other", 'o'}, {"--batch", 'b'}, {"--idle", 'i'}}},
+          a, [&](char o) { policy = policies.at(o); }, &c, *err_))
+    return status;
+  pid_t pid = c.pid;
+  if (c.value) {
     long prio;
-    if (!parse_int(rest[0], &prio)) {
-      *err_ << "chrt: invalid priority argument: '" << rest[0] << "'\n";
+    if (!parse_int(*c.value, &prio)) {
+      *err_ << "chrt: invalid priority argument: '" << *c.value << "'\n";
       return 1;
     }
-    if (policy < 0) policy = SCHED_RR;  // chrt's default policy
     if (int err = sched_setscheduler(pid, policy, {static_cast<int>(prio)})) {
       *err_ << "chrt: failed to set pid " << pid << "'s policy: " << strerror_of(err) << "\n";
       return 1;

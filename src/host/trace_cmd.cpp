@@ -46,6 +46,21 @@ int write_file(const std::string& path, const std::string& data, std::ostream& e
   return 0;
 }
 
+// FILE as the one who typed it means it: a relative name is in the client's directory. false,
+// after a message, for a relative name from a client that did not send its directory.
+bool client_file(const char* cmd, const std::optional<std::string>& dir, std::string* file,
+                 std::ostream& err) {
+  if (!dir || (!file->empty() && (*file)[0] == '/')) return true;
+  if (dir->empty()) {
+    err << cmd << ": " << *file
+        << ": a relative file name, and the client did not say its working directory: give an "
+           "absolute path\n";
+    return false;
+  }
+  *file = *dir + "/" + *file;
+  return true;
+}
+
 int finish_record(const std::string& file, const std::vector<std::string>& was, std::ostream& out,
                   std::ostream& err) {
   trace_event_enable("all", false);
@@ -64,7 +79,8 @@ int finish_record(const std::string& file, const std::vector<std::string>& was, 
 }
 
 int record(const std::vector<std::string>& a, std::ostream& out, std::ostream& err,
-           const std::function<int(const std::vector<std::string>&)>& run) {
+           const std::function<int(const std::vector<std::string>&)>& run,
+           const std::optional<std::string>& dir) {
   std::vector<std::string> events, cmd;
   std::string file = "trace.dat";
   for (std::size_t i = 2; i < a.size(); i++) {
@@ -85,6 +101,7 @@ int record(const std::vector<std::string>& a, std::ostream& out, std::ostream& e
     err << "trace record: already recording to " << rec.file << " (trace stop ends it)\n";
     return 1;
   }
+  if (!client_file("trace record", dir, &file, err)) return 1;
   std::vector<std::string> was = enabled_events();
   trace_event_enable("all", false);
   if (events.empty()) events.push_back("all");
@@ -95,6 +112,9 @@ int record(const std::vector<std::string>& a, std::ostream& out, std::ostream& e
       return 1;
     }
   }
+  // The output exists from the start: one that cannot be written fails before anything is
+  // recorded or run.
+  if (write_file(file, {}, err)) return restore_events(was), 1;
   trace_clear();
   if (cmd.empty()) {
     rec = {true, file, was};
@@ -105,8 +125,10 @@ int record(const std::vector<std::string>& a, std::ostream& out, std::ostream& e
   return finish_record(file, was, out, err) | status;
 }
 
-int report(const std::vector<std::string>& a, std::ostream& out, std::ostream& err) {
+int report(const std::vector<std::string>& a, std::ostream& out, std::ostream& err,
+           const std::optional<std::string>& dir) {
   std::string file = a.size() > 2 ? a[2] : "trace.dat";
+  if (!client_file("trace report", dir, &file, err)) return 1;
   std::ifstream f(file, std::ios::binary);
   if (!f) {
     err << "trace report: cannot open " << file << ": " << std::strerror(errno) << "\n";
@@ -142,7 +164,8 @@ int stat(std::ostream& out) {
 }  // namespace
 
 int trace_command(const std::vector<std::string>& a, std::ostream& out, std::ostream& err,
-                  const std::function<int(const std::vector<std::string>&)>& run) {
+                  const std::function<int(const std::vector<std::string>&)>& run,
+                  const std::optional<std::string>& client_dir) {
   std::string sub = a.size() > 1 ? a[1] : "show";
   if (sub == "on") {
     std::string ev = a.size() > 2 ? a[2] : "all";
@@ -160,7 +183,7 @@ int trace_command(const std::vector<std::string>& a, std::ostream& out, std::ost
     return 0;
   }
   if (sub == "stat") return stat(out);
-  if (sub == "record") return record(a, out, err, run);
+  if (sub == "record") return record(a, out, err, run, client_dir);
   if (sub == "stop") {
     if (!rec.active) {
       err << "trace stop: not recording\n";
@@ -169,7 +192,7 @@ int trace_command(const std::vector<std::string>& a, std::ostream& out, std::ost
     rec.active = false;
     return finish_record(rec.file, rec.was_enabled, out, err);
   }
-  if (sub == "report") return report(a, out, err);
+  if (sub == "report") return report(a, out, err, client_dir);
   err << "trace: unknown subcommand: " << sub << "\n";
   return 1;
 }

@@ -25,34 +25,35 @@ namespace {
 
 constexpr long FUSE_SUPER_MAGIC = 0x65735546;
 
-bool send_fd(int sock, int fd) {
-  char dummy = 0;
-  iovec iov{&dummy, 1};
+// One byte with room for one descriptor beside it (SCM_RIGHTS), for sendmsg and recvmsg.
+struct fd_message {
+  char byte = 0;
+  iovec iov{&byte, 1};
   alignas(cmsghdr) char ctrl[CMSG_SPACE(sizeof(int))] = {};
   msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = ctrl;
-  msg.msg_controllen = sizeof(ctrl);
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  fd_message() {
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = ctrl;
+    msg.msg_controllen = sizeof(ctrl);
+  }
+  fd_message(const fd_message&) = delete;  // msg points into this object
+};
+
+bool send_fd(int sock, int fd) {
+  fd_message m;
+  cmsghdr* c = CMSG_FIRSTHDR(&m.msg);
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
   c->cmsg_len = CMSG_LEN(sizeof(int));
   std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
-  return sendmsg(sock, &msg, 0) == 1;
+  return sendmsg(sock, &m.msg, 0) == 1;
 }
 
 int recv_fd(int sock) {
-  char dummy;
-  iovec iov{&dummy, 1};
-  alignas(cmsghdr) char ctrl[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = ctrl;
-  msg.msg_controllen = sizeof(ctrl);
-  if (recvmsg(sock, &msg, 0) != 1) return -1;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  fd_message m;
+  if (recvmsg(sock, &m.msg, 0) != 1) return -1;
+  cmsghdr* c = CMSG_FIRSTHDR(&m.msg);
   if (!c || c->cmsg_type != SCM_RIGHTS) return -1;
   int fd;
   std::memcpy(&fd, CMSG_DATA(c), sizeof(int));
