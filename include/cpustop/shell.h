@@ -54,10 +54,9 @@ class shell {
   // With ctx null the shell has a context of its own, closed when the shell is destroyed.
   shell(std::ostream& out, std::ostream& err, shell_context* ctx = nullptr);
   ~shell();
-  // One command line; returns its exit status.
+  // A command line: commands separated by ';' (see shell_split); returns the last one's status,
+  // as sh -c does.
   int run_line(const std::string& line);
-  // Commands separated by ';'; returns the last status (as sh -c).
-  int run_script(const std::string& script);
   int run(const std::vector<std::string>& argv);
   void kill_all();
   // The CPUs the commands' tasks may run on, as a shell's affinity is its children's (the shell
@@ -96,6 +95,10 @@ class shell {
 // Both do nothing without files. trace_file_write returns 0, or 1 after a message.
 void trace_file_start(const std::vector<std::string>& paths);
 int trace_file_write(const std::vector<std::string>& paths, std::ostream& err);
+
+// A command line as the shell reads it: commands separated by ';', each split into words at
+// white space; empty ones and comments (a first word starting with '#') left out.
+std::vector<std::vector<std::string>> shell_split(const std::string& line);
 
 // Runs fn as a task named comm (truncated to 15 characters), on cpus if given, and waits for it;
 // *status gets fn's result. From a thread outside the machine or from a task. 0, or spawn()'s

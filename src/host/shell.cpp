@@ -218,19 +218,21 @@ int shell::in_task(const std::string& comm, const std::function<int()>& fn) {
   return status;
 }
 
-int shell::run_line(const std::string& line) {
-  std::vector<std::string> args;
+std::vector<std::vector<std::string>> shell_split(const std::string& line) {
+  std::vector<std::vector<std::string>> cmds;
   std::istringstream in(line);
-  for (std::string w; in >> w;) args.push_back(w);
-  if (args.empty() || args[0][0] == '#') return 0;
-  return run(args);
+  for (std::string part; std::getline(in, part, ';');) {
+    std::vector<std::string> argv;
+    std::istringstream words(part);
+    for (std::string w; words >> w;) argv.push_back(w);
+    if (!argv.empty() && argv[0][0] != '#') cmds.push_back(std::move(argv));
+  }
+  return cmds;
 }
 
-int shell::run_script(const std::string& script) {
+int shell::run_line(const std::string& line) {
   int status = 0;
-  std::string cmd;
-  std::istringstream in(script);
-  while (std::getline(in, cmd, ';')) status = run_line(cmd);
+  for (const std::vector<std::string>& argv : shell_split(line)) status = run(argv);
   return status;
 }
 

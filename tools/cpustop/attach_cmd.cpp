@@ -9,6 +9,7 @@
 
 #include "commands.h"
 #include "cpustop/attach.h"
+#include "cpustop/shell.h"
 
 namespace cpustop::tool {
 
@@ -32,19 +33,6 @@ std::string started(unsigned long long start_ticks) {
   char buf[32];
   std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", std::localtime(&t));
   return buf;
-}
-
-// Words of a command line; ';' separates commands.
-std::vector<std::vector<std::string>> split_commands(const std::string& text) {
-  std::vector<std::vector<std::string>> cmds;
-  std::istringstream in(text);
-  for (std::string part; std::getline(in, part, ';');) {
-    std::vector<std::string> argv;
-    std::istringstream words(part);
-    for (std::string w; words >> w;) argv.push_back(w);
-    if (!argv.empty() && argv[0][0] != '#') cmds.push_back(argv);
-  }
-  return cmds;
 }
 
 int run_one(attach_client& c, const std::vector<std::string>& argv, pid_t pid) {
@@ -94,7 +82,7 @@ int cmd_attach(pid_t pid, const std::vector<std::string>& cmd) {
     std::string line;
     for (const std::string& w : cmd) line += (line.empty() ? "" : " ") + w;
     int status = 0;
-    for (const auto& argv : split_commands(line)) status = run_one(c, argv, pid);
+    for (const auto& argv : shell_split(line)) status = run_one(c, argv, pid);
     return status;
   }
   bool tty = isatty(STDIN_FILENO);
@@ -103,7 +91,7 @@ int cmd_attach(pid_t pid, const std::vector<std::string>& cmd) {
   if (tty) std::cout << prompt << std::flush;
   for (std::string line; std::getline(std::cin, line);) {
     if (line == "exit" || line == "quit") break;
-    for (const auto& argv : split_commands(line)) status = run_one(c, argv, pid);
+    for (const auto& argv : shell_split(line)) status = run_one(c, argv, pid);
     if (tty) std::cout << prompt << std::flush;
   }
   return status;

@@ -20,7 +20,7 @@ int cmd_shell(const boot_options& opts, const std::string& script) {
   {
     shell sh(std::cout, std::cerr);
     if (!script.empty()) {
-      status = sh.run_script(script);
+      status = sh.run_line(script);
     } else {
       std::string line;
       if (isatty(STDIN_FILENO)) std::cout << "cpustop# " << std::flush;
