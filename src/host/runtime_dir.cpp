@@ -27,20 +27,28 @@ std::string read_file(const std::string& path) {
   return s.str();
 }
 
-// Makes dir (one level) owned by us with mode 0700, or accepts an existing one that already is.
-int ensure_private_dir(const std::string& dir) {
+// Makes dir (one level) owned by us with mode 0700, or accepts an existing one of ours, taking
+// away the permission bits in `never` (without them nobody else can reach into it).
+int ensure_own_dir(const std::string& dir, mode_t never) {
   if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return -errno;
   struct stat st;
   if (lstat(dir.c_str(), &st) != 0) return -errno;
   if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid()) return -EPERM;
-  if ((st.st_mode & 077) != 0 && chmod(dir.c_str(), 0700) != 0) return -errno;
+  if ((st.st_mode & never) != 0 && chmod(dir.c_str(), st.st_mode & 07777 & ~never) != 0)
+    return -errno;
   return 0;
 }
 
+int ensure_private_dir(const std::string& dir) {
+  return ensure_own_dir(dir, 077);
+}
+
+// The base ($XDG_RUNTIME_DIR/cpustop, /run/cpustop, or /tmp/cpustop-<uid>) is created 0700 but
+// need not stay so: each machine's directory is private. Nobody else may write to it (rename or
+// remove a machine's directory); one its owner opened for reading is left so (a test lets another
+// user reach a socket that way while other machines boot).
 int ensure_base(const std::string& base) {
-  // The parent of a per-user base ($XDG_RUNTIME_DIR, /run) already exists; /tmp/cpustop-<uid> is
-  // itself the base.
-  return ensure_private_dir(base);
+  return ensure_own_dir(base, 022);
 }
 
 std::string info_value(const std::string& info, const std::string& key) {
@@ -72,13 +80,19 @@ bool parse_pid(const char* s, pid_t* out) {
   return true;
 }
 
-bool entry_alive(const std::string& dir, pid_t pid, machine_entry* e) {
+enum class entry_state { alive, stale, starting };
+
+// A directory without its info yet belongs to a machine still booting (info is renamed into
+// place once written) unless its pid is gone.
+entry_state entry_check(const std::string& dir, pid_t pid, machine_entry* e) {
   std::string info = read_file(dir + "/info");
   e->pid = pid;
   e->dir = dir;
   e->program = info_value(info, "program");
   e->start_time = std::strtoull(info_value(info, "start_time").c_str(), nullptr, 10);
-  return e->start_time != 0 && process_start_time(pid) == e->start_time;
+  unsigned long long now = process_start_time(pid);
+  if (e->start_time != 0) return now == e->start_time ? entry_state::alive : entry_state::stale;
+  return now != 0 ? entry_state::starting : entry_state::stale;
 }
 
 }  // namespace
@@ -162,9 +176,10 @@ std::vector<machine_entry> runtime_dir_scan(uid_t uid) {
   for (pid_t pid : pids) {
     machine_entry e;
     std::string dir = base + "/" + std::to_string(pid);
-    if (entry_alive(dir, pid, &e))
+    entry_state state = entry_check(dir, pid, &e);
+    if (state == entry_state::alive)
       out.push_back(e);
-    else if (uid == geteuid() || geteuid() == 0)
+    else if (state == entry_state::stale && (uid == geteuid() || geteuid() == 0))
       runtime_dir_remove(dir);
   }
   return out;
@@ -179,7 +194,8 @@ std::string runtime_dir_find(pid_t pid) {
     std::string dir = runtime_base(uid) + "/" + std::to_string(pid);
     machine_entry e;
     // Another user's directory may be closed to us: then its socket will say no.
-    if (entry_alive(dir, pid, &e) || (uid != geteuid() && access(dir.c_str(), F_OK) == 0))
+    if (entry_check(dir, pid, &e) == entry_state::alive ||
+        (uid != geteuid() && access(dir.c_str(), F_OK) == 0))
       return dir;
   }
   return {};
