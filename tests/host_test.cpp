@@ -306,6 +306,45 @@ TEST_F(attach, shutdown_ends_a_sleeping_command) {
   ASSERT_EQ(boot(p), 0);
 }
 
+// Clients run at once: while one records around its command, another's recording is refused.
+TEST_F(attach, one_recording_at_a_time_among_clients) {
+  char tmp[] = "/tmp/cpustop-attach-rec-XXXXXX";
+  ASSERT_NE(mkdtemp(tmp), nullptr);
+  std::string file = std::string(tmp) + "/long.dat";
+  std::thread recorder([&] {
+    host::client c;
+    std::string why;
+    host::reply r;
+    ASSERT_EQ(c.connect(::getpid(), &why), 0);
+    c.call({"trace", "record", "-e", "sched:*", "-o", file, "sleep", "100000000"}, &r, &why);
+    EXPECT_EQ(r.status, 130) << r.err;  // the sleep ended by the shutdown
+    EXPECT_NE(r.out.find(file + ": "), std::string::npos) << r.out;
+  });
+  auto sleeping = [] {
+    for (const task_info& t : task_list())
+      if (t.comm == "sleep" && t.state != 'R') return true;
+    return false;
+  };
+  while (!sleeping()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  host::reply r = call({"trace", "record", "-o", std::string(tmp) + "/other.dat", "ps"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err, "trace record: already recording to " + file + "\n");
+  EXPECT_EQ(r.out, "");
+  r = call({"trace", "stop"});
+  EXPECT_EQ(r.err, "trace stop: not recording\n") << "a recording around a command ends with it";
+  EXPECT_EQ(shutdown(), 0);
+  recorder.join();
+  struct stat st;
+  EXPECT_EQ(stat(file.c_str(), &st), 0);
+  EXPECT_GT(st.st_size, 0);
+  EXPECT_NE(stat((std::string(tmp) + "/other.dat").c_str(), &st), 0);
+  unlink(file.c_str());
+  rmdir(tmp);
+  boot_params p;
+  p.nr_cpus = 4;
+  ASSERT_EQ(boot(p), 0);
+}
+
 TEST_F(attach, stale_entries_are_cleaned_by_the_next_scan) {
   std::string base = host::runtime_base(geteuid());
   // A dead pid, and a live one that started at another time (its pid was reused).

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <sstream>
 
 #include "cpustop/shell.h"
@@ -15,12 +16,15 @@ namespace cpustop {
 
 namespace {
 
-// A `trace record` without a command: what `trace stop` finishes.
+// The machine's one recording: `trace record` with a command until it ends, or without one until
+// `trace stop`. Attached clients run commands at once, each on its own thread.
 struct recording {
   bool active = false;
+  bool until_stop = false;
   std::string file;
   std::vector<std::string> was_enabled;
 };
+std::mutex rec_lock;
 recording rec;
 
 std::vector<std::string> enabled_events() {
@@ -97,11 +101,13 @@ int record(const std::vector<std::string>& a, std::ostream& out, std::ostream& e
     else
       file = a[++i];
   }
+  if (!client_file("trace record", dir, &file, err)) return 1;
+  std::unique_lock g(rec_lock);
   if (rec.active) {
-    err << "trace record: already recording to " << rec.file << " (trace stop ends it)\n";
+    err << "trace record: already recording to " << rec.file
+        << (rec.until_stop ? " (trace stop ends it)\n" : "\n");
     return 1;
   }
-  if (!client_file("trace record", dir, &file, err)) return 1;
   std::vector<std::string> was = enabled_events();
   trace_event_enable("all", false);
   if (events.empty()) events.push_back("all");
@@ -116,12 +122,15 @@ int record(const std::vector<std::string>& a, std::ostream& out, std::ostream& e
   // recorded or run.
   if (write_file(file, {}, err)) return restore_events(was), 1;
   trace_clear();
+  rec = {true, cmd.empty(), file, was};
   if (cmd.empty()) {
-    rec = {true, file, was};
     out << "trace record: recording to " << file << "; `trace stop` ends it\n";
     return 0;
   }
+  g.unlock();
   int status = run(cmd);
+  g.lock();
+  rec.active = false;
   return finish_record(file, was, out, err) | status;
 }
 
@@ -185,7 +194,8 @@ int trace_command(const std::vector<std::string>& a, std::ostream& out, std::ost
   if (sub == "stat") return stat(out);
   if (sub == "record") return record(a, out, err, run, client_dir);
   if (sub == "stop") {
-    if (!rec.active) {
+    std::lock_guard g(rec_lock);
+    if (!rec.active || !rec.until_stop) {
       err << "trace stop: not recording\n";
       return 1;
     }
