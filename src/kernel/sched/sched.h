@@ -141,6 +141,12 @@ inline void rq_lock(rq* rq) {
 inline void rq_unlock(rq* rq) {
   __raw_spin_unlock(&rq->__lock);
 }
+inline void rq_lock_irq(rq* rq, thread_info* ti) {
+  __raw_spin_lock_irq(&rq->__lock, ti);
+}
+inline void rq_unlock_irq(rq* rq, thread_info* ti) {
+  __raw_spin_unlock_irq(&rq->__lock, ti);
+}
 inline void rq_lock_irq(rq* rq) {
   __raw_spin_lock_irq(&rq->__lock);
 }
@@ -241,8 +247,8 @@ void sched_init();
 void sched_exit();
 void schedule();
 void schedule_preempt_disabled();
-// sched_yield(): yield_task and the switch under one rq->lock.
-void schedule_yield();
+// sched_yield(): yield_task and the switch under one rq->lock; ti is current_thread_info().
+void schedule_yield(thread_info* ti);
 // Called by the idle loop when need_resched is set.
 void schedule_idle();
 // The last schedule of an exiting task; never returns.
