@@ -557,6 +557,7 @@ void sched_init() {
   static_assert(sizeof(sched_classes) / sizeof(sched_classes[0]) == 4);
   BUG_ON(sched_classes[0] != &stop_sched_class || sched_classes[3] != &idle_sched_class);
   runqueues = new rq[nr_cpu_ids_];
+  rd_overloaded.store(false, std::memory_order_relaxed);  // nothing left from an earlier boot
   for (unsigned cpu = 0; cpu < nr_cpu_ids_; cpu++) {
     rq* rq = cpu_rq(static_cast<int>(cpu));
     raw_spin_lock_init(&rq->__lock, LOCK_RQ, static_cast<std::uint16_t>(cpu));

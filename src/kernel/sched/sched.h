@@ -112,6 +112,20 @@ struct rq {
   cpumask cpumask_of_cpu;  // this CPU alone: cpus_ptr of its migrate-disabled tasks
 };
 
+// The kernel's rd->overloaded for the one root domain: some CPU has more than one runnable task.
+// Set by add_nr_running(), cleared by a balance pass over a top domain that saw none; a CPU about
+// to go idle balances only while it is set (sched_balance_newidle()).
+extern std::atomic<bool> rd_overloaded;
+inline void add_nr_running(rq* rq, unsigned count) {
+  unsigned prev = rq->nr_running;
+  rq->nr_running += count;
+  if (prev < 2 && prev + count >= 2 && !rd_overloaded.load(std::memory_order_relaxed))
+    rd_overloaded.store(true, std::memory_order_relaxed);
+}
+inline void sub_nr_running(rq* rq, unsigned count) {
+  rq->nr_running -= count;
+}
+
 extern rq* runqueues;
 inline rq* cpu_rq(int cpu) {
   return &runqueues[cpu];
