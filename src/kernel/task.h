@@ -165,6 +165,9 @@ struct task_struct {
 
   kthread* kthread_data = nullptr;
 
+  // Signals marked pending by kill() (bit n-1 for signal n), taken by flush_signals().
+  std::atomic<std::uint64_t> pending_signals{0};
+
   // Last: it has room for NR_CPUS bits, but only its first words are used (as many as the boot
   // has CPUs), so the fields above keep their cache lines.
   cpumask cpus_mask;
@@ -231,6 +234,16 @@ inline unsigned task_state_index(const task_struct* p) {
 inline char task_state_to_char(const task_struct* p) {
   return task_index_to_char(task_state_index(p));
 }
+
+// An interruptible sleep ends early with -EINTR while this is true (kernel/signal.c).
+inline bool signal_pending(const task_struct* p) {
+  return p->pending_signals.load(std::memory_order_seq_cst) != 0;
+}
+
+// The scheduler's entry points every layer may use, as the kernel's linux/sched.h declares them.
+void schedule();
+int wake_up_process(task_struct* p);
+int wake_up_state(task_struct* p, unsigned state);
 
 inline void get_task_struct(task_struct* p) {
   p->usage.fetch_add(1, std::memory_order_relaxed);
