@@ -67,7 +67,7 @@ TEST_P(sched, stop_runs_first_then_rt_by_priority_then_fair_then_idle) {
   std::vector<std::string> ours = {"rt10", "rt30", "rt50", "fair0", "fair1", "idlepol"};
   int pending = 0;
   bool started = false, idle_early = false;
-  for (int attempt = 0; attempt < 2000; attempt++) {
+  test::wait_until([&] {
     pending = static_cast<int>(ours.size());
     started = idle_early = false;
     for (const trace_record& r : trace_records()) {
@@ -81,9 +81,8 @@ TEST_P(sched, stop_runs_first_then_rt_by_priority_then_fair_then_idle) {
       if (pending > 0 && r.fields.find("next_comm=swapper/0 ") != std::string::npos)
         idle_early = true;
     }
-    if (pending == 0) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+    return pending == 0;
+  });
   trace_event_enable("sched:sched_switch", false);
   EXPECT_TRUE(started);
   EXPECT_EQ(pending, 0);
@@ -112,56 +111,94 @@ TEST_P(sched, fifo_runs_in_queue_order_without_interleaving) {
 }
 
 TEST_P(sched, round_robin_rotates_at_the_time_slice) {
-  if (GetParam() != 2) GTEST_SKIP() << "one CPU count is enough for 0.5 s of spinning";
+  if (GetParam() != 2) GTEST_SKIP() << "one CPU count is enough for 0.4 s of spinning";
+  // Two RR tasks on CPU 0 note CPU 0's tick count each time one of their runs begins; each ends
+  // at the start of its third run. A slice is counted in ticks (as the kernel's), so the tick
+  // counts, not the wall clock, say whether a run lasted one slice.
+  constexpr int kRuns = 3;
   std::atomic<int> last{0};
   std::atomic<int> switches{0};
+  std::array<std::vector<std::uint64_t>, 2> run_ticks;
+  std::uint64_t slice_ns = 0;
   std::vector<pid_t> pids;
   run_task(
       [&] {
-        for (int i = 1; i <= 2; i++)
+        for (int i = 0; i < 2; i++)
           pids.push_back(spawn(
               "rr",
               [&, i] {
-                task_info self;
-                do {
-                  if (last.exchange(i) != i) switches++;
+                for (;;) {
+                  if (last.exchange(i + 1) != i + 1) {
+                    switches++;
+                    cpu_stat st;
+                    cpu_get_stat(0, &st);
+                    run_ticks[static_cast<std::size_t>(i)].push_back(st.local_timer);
+                    if (run_ticks[static_cast<std::size_t>(i)].size() == kRuns) return;
+                  }
                   spin_for_ns(200000);
-                  task_get_info(getpid(), &self);
-                } while (self.sum_exec_runtime < 250 * 1000000ull);
+                }
               },
               on_cpu(0, SCHED_RR, 20)));
+        EXPECT_EQ(sched_rr_get_interval(pids[0], &slice_ns), 0);
       },
       on_cpu(0, SCHED_FIFO, 99));
   for (pid_t pid : pids) ASSERT_EQ(join(pid, nullptr), 0);
-  // 2 x 250 ms in 100 ms slices: A B A B A B, i.e. about 6 runs.
-  EXPECT_GE(switches.load(), 4);
-  EXPECT_LE(switches.load(), 8);
+  // A B A B A B: each run ends with a rotation to the other task.
+  EXPECT_EQ(switches.load(), 2 * kRuns);
+  EXPECT_EQ(slice_ns, 100 * 1000000ull) << "RR_TIMESLICE: 100 ms";
+  const std::uint64_t slice = slice_ns / (1000000000ull / boot_params{}.hz);  // in ticks
+  // From the start of one of its runs to the start of its next, a task ran one slice and the
+  // other task one slice: two slices of ticks, give or take the tick that rotates each.
+  for (const auto& ticks : run_ticks) {
+    ASSERT_EQ(ticks.size(), static_cast<std::size_t>(kRuns));
+    for (int k = 0; k + 1 < kRuns; k++) {
+      std::uint64_t d = ticks[k + 1] - ticks[k];
+      EXPECT_GE(d, 2 * slice - 2) << "run " << k << ": rotated before the slice ran out";
+      EXPECT_LE(d, 2 * slice + 4) << "run " << k << ": ran on past its slice";
+    }
+  }
 }
 
 TEST_P(sched, woken_rt_task_preempts_a_fair_one) {
+  // The fair task wakes the rt task and then counts its own preemption points: the rt task must
+  // run at the first of them (the wakeup itself may be one), never after the fair task went on.
+  completion go;
+  init_completion(&go);
   std::atomic<bool> stop{false};
-  std::atomic<std::int64_t> late_ns{-1};
-  pid_t spinner = spawn(
-      "spinner",
-      [&] {
-        while (!stop.load()) cond_resched();
-      },
-      on_cpu(0));
+  std::atomic<int> points{-1}, points_seen_by_rt{-1};
+  std::atomic<std::int64_t> slept_ns{-1};
   pid_t rt = spawn(
       "rt",
       [&] {
         auto t0 = std::chrono::steady_clock::now();
-        msleep(20);
-        late_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                      std::chrono::steady_clock::now() - t0 - std::chrono::milliseconds(20))
-                      .count();
+        msleep(20);  // a timer wakeup first
+        slept_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                       std::chrono::steady_clock::now() - t0)
+                       .count();
+        wait_for_completion(&go);
+        points_seen_by_rt = points.load();
         stop = true;
       },
       on_cpu(0, SCHED_FIFO, 10));
+  pid_t spinner = spawn(
+      "spinner",
+      [&] {
+        task_info ti;
+        while (task_get_info(rt, &ti) == 0 && !(ti.state == 'D' && slept_ns.load() >= 0))
+          cond_resched();
+        points = 0;
+        complete(&go);
+        while (!stop.load()) {
+          points++;
+          cond_resched();
+        }
+      },
+      on_cpu(0));
   ASSERT_EQ(join(rt, nullptr), 0);
   ASSERT_EQ(join(spinner, nullptr), 0);
-  EXPECT_GE(late_ns.load(), 0);
-  EXPECT_LT(late_ns.load(), 10 * 1000000) << "the rt wakeup waited for the fair task";
+  EXPECT_GE(slept_ns.load(), 20 * 1000000);
+  EXPECT_GE(points_seen_by_rt.load(), 0);
+  EXPECT_LE(points_seen_by_rt.load(), 1) << "the rt wakeup waited for the fair task";
 }
 
 TEST_P(sched, fair_tasks_share_by_nice_weight) {
@@ -204,15 +241,20 @@ TEST_P(sched, rt_throttling_leaves_fair_tasks_a_share) {
         while (!stop) cond_resched();
       },
       on_cpu(0));
-  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
-  task_info ti;
+  // Until the rt task has run 1.2 s by the machine's accounting (more than one period).
+  task_info ti, rti;
+  ASSERT_TRUE(test::wait_until(
+      [&] { return task_get_info(rt, &rti) == 0 && rti.sum_exec_runtime >= 1200 * 1000000ull; }));
   ASSERT_EQ(task_get_info(fair, &ti), 0);
   stop = true;
   ASSERT_EQ(join(rt, nullptr), 0);
   ASSERT_EQ(join(fair, nullptr), 0);
-  // sched_rt_runtime_us = 950000 of every 1000000: the fair task gets about 50 ms per second.
-  EXPECT_GE(ti.sum_exec_runtime, 25 * 1000000ull);
-  EXPECT_LE(ti.sum_exec_runtime, 400 * 1000000ull);
+  // sched_rt_runtime_us = 950000 of every 1000000: the fair task gets about 50 ms per second,
+  // i.e. 5% of the CPU; allow 2% to 33% (25 to 400 ms of a 1.2 s run).
+  double fair_share = static_cast<double>(ti.sum_exec_runtime) /
+                      static_cast<double>(ti.sum_exec_runtime + rti.sum_exec_runtime);
+  EXPECT_GE(fair_share, 0.02) << ti.sum_exec_runtime << " ns fair, " << rti.sum_exec_runtime;
+  EXPECT_LE(fair_share, 0.33) << ti.sum_exec_runtime << " ns fair, " << rti.sum_exec_runtime;
   EXPECT_NE(dmesg().find("sched: RT throttling activated"), std::string::npos);
 }
 
@@ -241,19 +283,38 @@ TEST_P(sched, yield_alternates_two_tasks_on_one_cpu) {
 }
 
 TEST_P(sched, sleeps_last_at_least_as_asked) {
-  EXPECT_EQ(run_task([] {
-              auto t0 = std::chrono::steady_clock::now();
-              if (msleep(20)) return 1;
-              auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::steady_clock::now() - t0)
-                            .count();
-              if (ms < 20 || ms > 500) return 2;
-              t0 = std::chrono::steady_clock::now();
-              if (nanosleep(50000)) return 3;
-              if (std::chrono::steady_clock::now() - t0 < std::chrono::microseconds(50)) return 4;
-              return 0;
-            }),
+  // A fair spinner keeps CPU 0 busy, so that its tick runs while the rt sleeper sleeps there. The
+  // sleep ends at the first tick after it expires: by CPU 0's tick count (at most one per
+  // 1/HZ s, fewer on a loaded host), 20 ms at HZ=1000 is 20 ticks and one for the expiry.
+  std::atomic<bool> stop{false};
+  pid_t spinner = spawn(
+      "spinner",
+      [&] {
+        while (!stop) cond_resched();
+      },
+      on_cpu(0));
+  std::uint64_t ticks = 0;
+  EXPECT_EQ(run_task(
+                [&] {
+                  cpu_stat st0, st1;
+                  cpu_get_stat(0, &st0);
+                  auto t0 = std::chrono::steady_clock::now();
+                  if (msleep(20)) return 1;
+                  cpu_get_stat(0, &st1);
+                  ticks = st1.local_timer - st0.local_timer;
+                  if (std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(20))
+                    return 2;
+                  t0 = std::chrono::steady_clock::now();
+                  if (nanosleep(50000)) return 3;
+                  if (std::chrono::steady_clock::now() - t0 < std::chrono::microseconds(50))
+                    return 4;
+                  return 0;
+                },
+                on_cpu(0, SCHED_FIFO, 10)),
             0);
+  stop = true;
+  ASSERT_EQ(join(spinner, nullptr), 0);
+  EXPECT_LE(ticks, 20u * boot_params{}.hz / 1000 + 2) << "the timer fired late";
 }
 
 TEST_P(sched, policy_and_nice_change_at_run_time) {
@@ -482,27 +543,43 @@ TEST_P(sched_full, plain_loop_is_preempted_by_an_rt_wakeup) {
 }
 
 TEST_P(sched_full, preempt_disable_keeps_a_plain_loop_on_the_cpu) {
-  std::atomic<bool> rt_ran{false};
-  std::atomic<bool> inside{false};
-  bool rt_ran_inside = true;
+  // The guarded loop runs with preemption disabled until the rt task has been woken on its CPU
+  // and an interrupt has since arrived there and been declined: the moment at which, with
+  // preemption enabled, the rt task would have taken the CPU.
+  std::atomic<bool> rt_ran{false}, inside{false}, rt_woken{false};
+  bool rt_ran_inside = true, interrupted = false;
+  std::uint64_t declined_at_wake = 0;
   pid_t spinner = spawn(
       "guarded",
       [&] {
         preempt_disable();
         inside = true;
-        auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(30);
-        while (std::chrono::steady_clock::now() < end) {
+        while (!rt_woken.load()) {
         }
+        // The sanitizers deliver signals only at their own safe points (a libc call here).
+        auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+        cpu_stat st;
+        do {
+          cpu_get_stat(0, &st);
+          std::this_thread::yield();
+        } while (st.async_declined <= declined_at_wake &&
+                 std::chrono::steady_clock::now() < give_up);
+        interrupted = st.async_declined > declined_at_wake;
         rt_ran_inside = rt_ran.load();
         inside = false;
         preempt_enable();
       },
       on_cpu(0));
   while (!inside.load()) std::this_thread::sleep_for(std::chrono::microseconds(100));
+  cpu_stat st;
+  ASSERT_EQ(cpu_get_stat(0, &st), 0);
+  declined_at_wake = st.async_declined;
   pid_t rt = spawn(
       "rt", [&] { rt_ran = true; }, on_cpu(0, SCHED_FIFO, 50));
+  rt_woken = true;
   ASSERT_EQ(join(rt, nullptr), 0);
   ASSERT_EQ(join(spinner, nullptr), 0);
+  EXPECT_TRUE(interrupted) << "no interrupt reached the CPU while preemption was off";
   EXPECT_FALSE(rt_ran_inside);
 }
 

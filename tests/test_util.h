@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "cpustop/cpustop.h"
@@ -34,6 +35,23 @@ bool wait_until(Done&& done, std::chrono::milliseconds limit = std::chrono::seco
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   return true;
+}
+
+// Waits until task pid is in one of the states (letters of ps: "D", "SD", "P"), e.g. blocked on
+// what the test is about to release. False if it never gets there (or is gone).
+inline bool wait_task_state(pid_t pid, std::string_view states) {
+  return wait_until([&] {
+    task_info ti;
+    return task_get_info(pid, &ti) == 0 && states.find(ti.state) != std::string_view::npos;
+  });
+}
+
+// Waits until task pid has run (its sum_exec_runtime is above zero).
+inline bool wait_task_ran(pid_t pid) {
+  return wait_until([&] {
+    task_info ti;
+    return task_get_info(pid, &ti) == 0 && ti.sum_exec_runtime > 0;
+  });
 }
 
 // Spins (in a task, with preemption points) for about ns of wall time.

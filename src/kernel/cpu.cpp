@@ -46,24 +46,6 @@ cpuhp_step cpuhp_hp_states[CPUHP_ONLINE + 1];
 cpuhp_cpu_state* per_cpu_cpuhp_state;
 mutex cpu_add_remove_lock;
 
-// The hotplug lock: a reader-writer semaphore that sleeps. Writers wait for readers to drain and
-// keep new readers out while they wait.
-struct {
-  raw_spinlock_t lock{0, LOCK_UNCHECKED, 0};
-  int readers = 0;
-  int writers_waiting = 0;
-  bool writer = false;
-  wait_queue_head wq;
-} cpu_hotplug_lock;
-
-template <class Try>
-void hotplug_lock_wait(Try try_take) {
-  wait_event(cpu_hotplug_lock.wq, [&] {
-    spin_irqsave_guard g(&cpu_hotplug_lock.lock);
-    return try_take();
-  });
-}
-
 int cpuhp_invoke_callback(unsigned cpu, int state, bool bringup) {
   const cpuhp_step& step = cpuhp_hp_states[state];
   const cpuhp_callback& cb = bringup ? step.startup : step.teardown;
@@ -227,50 +209,27 @@ task_struct** idle_threads;
 
 }  // namespace
 
-// ---- The hotplug lock
-// -----------------------------------------------------------------------------
+stat_u64 hotplug_offline_count, hotplug_online_count;
+
+// ---- The hotplug lock ---------------------------------------------------------------------------
+
+percpu_rw_semaphore cpu_hotplug_lock;
 
 void cpus_read_lock() {
-  if (!per_cpu_cpuhp_state) return;
-  hotplug_lock_wait([] {
-    if (cpu_hotplug_lock.writer || cpu_hotplug_lock.writers_waiting) return false;
-    cpu_hotplug_lock.readers++;
-    return true;
-  });
+  if (per_cpu_cpuhp_state) percpu_down_read(&cpu_hotplug_lock);
 }
-
 void cpus_read_unlock() {
-  if (!per_cpu_cpuhp_state) return;
-  bool wake;
-  {
-    spin_irqsave_guard g(&cpu_hotplug_lock.lock);
-    wake = --cpu_hotplug_lock.readers == 0;
-  }
-  if (wake) wake_up_all(&cpu_hotplug_lock.wq);
+  if (per_cpu_cpuhp_state) percpu_up_read(&cpu_hotplug_lock);
 }
-
 void cpus_write_lock() {
-  {
-    spin_irqsave_guard g(&cpu_hotplug_lock.lock);
-    cpu_hotplug_lock.writers_waiting++;
-  }
-  hotplug_lock_wait([] {
-    if (cpu_hotplug_lock.writer || cpu_hotplug_lock.readers) return false;
-    cpu_hotplug_lock.writer = true;
-    cpu_hotplug_lock.writers_waiting--;
-    return true;
-  });
+  percpu_down_write(&cpu_hotplug_lock);
 }
-
 void cpus_write_unlock() {
-  {
-    spin_irqsave_guard g(&cpu_hotplug_lock.lock);
-    cpu_hotplug_lock.writer = false;
-  }
-  wake_up_all(&cpu_hotplug_lock.wq);
+  percpu_up_write(&cpu_hotplug_lock);
 }
-
-void lockdep_assert_cpus_held() {}
+void lockdep_assert_cpus_held() {
+  percpu_rwsem_assert_held(&cpu_hotplug_lock);
+}
 
 // ---- Bring-up ----------------------------------------------------------------------------------
 
@@ -282,9 +241,7 @@ void cpuhp_init() {
     init_completion(&per_cpu_cpuhp_state[c].done_down);
   }
   idle_threads = new task_struct*[nr_cpu_ids_]();
-  init_waitqueue_head(&cpu_hotplug_lock.wq);
-  cpu_hotplug_lock.readers = cpu_hotplug_lock.writers_waiting = 0;
-  cpu_hotplug_lock.writer = false;
+  percpu_init_rwsem(&cpu_hotplug_lock);
   mutex_init(&cpu_add_remove_lock);
 }
 
@@ -475,7 +432,7 @@ void start_secondary(unsigned cpu) {
   if (stop_machine_ready() && cpu_stopper_task(static_cast<int>(cpu)))
     stop_machine_unpark(static_cast<int>(cpu));
   complete(&st->done_up);
-  cpu_idle_loop();
+  cpu_startup_entry();
 }
 
 void cpu_thread_main(unsigned cpu) {

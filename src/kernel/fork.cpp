@@ -9,6 +9,7 @@
 #include "kernel/kthread.h"
 #include "kernel/pid.h"
 #include "kernel/printk.h"
+#include "kernel/time/jiffies.h"
 #include "trace/events.h"
 
 namespace cpustop {

@@ -1,7 +1,7 @@
 // Creating and ending tasks (kernel/fork.c, kernel/exit.c).
 #pragma once
 
-#include "kernel/sched/sched.h"
+#include "kernel/task.h"
 
 namespace cpustop {
 

@@ -166,31 +166,6 @@ task_struct* kthread_create_on_cpu(int (*threadfn)(void*), void* data, unsigned 
   return p;
 }
 
-bool wait_task_inactive(task_struct* p, unsigned match_state) {
-  auto state_mismatch = [&](unsigned state) {
-    return match_state && state != match_state && !(state & match_state);
-  };
-  for (;;) {
-    // While p runs, its CPU will switch it out soon: wait for that (the kernel spins here).
-    cond_wait(&p->on_cpu, [&] { return !task_on_cpu(p) || state_mismatch(task_state(p)); });
-    rq_flags rf;
-    rq* rq = task_rq_lock(p, &rf);
-    bool running = task_on_cpu(p);
-    bool queued = task_on_rq_queued(p);
-    unsigned state = task_state(p);
-    task_rq_unlock(rq, p, &rf);
-    if (state_mismatch(state)) return false;
-    if (!running && !queued) return true;
-    if (running) continue;
-    // Runnable but not running: it must run before it can block. A task sleeps meanwhile, as
-    // the kernel's schedule_hrtimeout(); anything else waits on the queued word.
-    if (schedulable_current() && !in_atomic())
-      schedule_hrtimeout(arch::local_clock() + 20 * NSEC_PER_USEC);
-    else
-      cond_wait(&p->on_rq, [&] { return !task_on_rq_queued(p) || task_on_cpu(p); });
-  }
-}
-
 static void __kthread_bind_mask(task_struct* p, const cpumask& mask, unsigned state) {
   if (!wait_task_inactive(p, state)) {
     WARN(1, "kthread_bind of %s/%d while it runs", p->comm, p->pid);

@@ -118,7 +118,7 @@ void rest_init() {
   system_state.store(SYSTEM_SCHEDULING);
   complete(&kthreadd_done);
   // cpu_startup_entry(): the boot CPU becomes its idle loop.
-  cpu_idle_loop();
+  cpu_startup_entry();
 }
 
 }  // namespace
@@ -136,8 +136,6 @@ void start_kernel() {
   boot_cpu_init(0);
   sched_init();
   init_idle(get_current(), 0);
-  printk_fmt("sched_init: classes stop > rt > fair > idle, CFS latency %u us, RR slice %u ms",
-             sysctl_sched_latency_ns / 1000, RR_TIMESLICE_MS);
   printk_fmt("Dynamic Preempt: %s", preempt_name(p.preempt));
   hrtimers_init(nr_cpu_ids_);
   softirq_init();
@@ -174,7 +172,6 @@ int boot(const boot_params& params) {
   printk_reset();
   HZ = params.hz;
   TICK_NSEC = NSEC_PER_SEC / HZ;
-  sched_rr_timeslice = std::max(1u, RR_TIMESLICE_MS * HZ / 1000);
   preempt_model_current = params.preempt;
   cond_wait_init(nr, arch::nr_hw_cpus());
   nr_cpu_ids_ = nr;
@@ -182,7 +179,6 @@ int boot(const boot_params& params) {
   for (unsigned c = 0; c < nr; c++) cpu_hot_array[c].cpu = static_cast<int>(c);
   cpu_online_mask.store({});
   cpu_active_mask.store({});
-  idle_cpus_mask.store({});
   machine_halting.store(false);
   system_state.store(SYSTEM_BOOTING);
   cpuhp_init();
