@@ -24,7 +24,8 @@ char state_of(const std::string& comm) {
 // Each CPU's per-CPU threads are parked exactly while it is offline.
 void expect_percpu_threads(unsigned cpu, bool online) {
   std::string c = std::to_string(cpu);
-  for (const std::string& comm : {"migration/" + c, "ksoftirqd/" + c, "kworker/" + c + ":0"}) {
+  for (const std::string& comm :
+       {"cpuhp/" + c, "migration/" + c, "ksoftirqd/" + c, "kworker/" + c + ":0"}) {
     char st = state_of(comm);
     if (online)
       EXPECT_NE(st, 'P') << comm << " parked on an online CPU";

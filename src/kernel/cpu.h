@@ -21,6 +21,10 @@ void boot_cpu_init(unsigned cpu);
 void cpu_thread_main(unsigned cpu);
 // Ask the secondary CPU threads that wait for a bring-up to exit (machine halt).
 void cpuhp_release_waiting_cpus();
+// cpuhp/N, each CPU's hotplug thread (smpboot), which runs the AP online states: created on
+// every online CPU and with each CPU that comes up; stopped at halt.
+int cpuhp_threads_init();
+void cpuhp_threads_exit();
 // The hotplug lock: cpus_read_lock() (cpustop/cpu.h) and cpus_write_lock() take it.
 extern percpu_rw_semaphore cpu_hotplug_lock;
 void cpus_write_lock();

@@ -59,6 +59,7 @@ void kernel_halt() {
   workqueue_exit();
   softirq_exit();
   cpu_stop_exit();
+  cpuhp_threads_exit();
   kthreadd_stop();
   machine_halting.store(true, std::memory_order_release);
   for (unsigned cpu = 0; cpu < nr_cpu_ids_; cpu++)
@@ -69,9 +70,10 @@ void kernel_halt() {
 
 void kernel_init_freeable() {
   printk_fmt(
-      "kernel_init_freeable: workqueue_init, do_pre_smp_initcalls, smp_init, "
+      "kernel_init_freeable: workqueue_init, cpuhp_threads_init, do_pre_smp_initcalls, smp_init, "
       "do_basic_setup");
   workqueue_init();
+  if (int err = cpuhp_threads_init()) panic("cpuhp_threads_init: %d", err);
   do_pre_smp_initcalls();
   if (!lego_order()) {
     printk_fmt("smp_init: bringing up the secondary CPUs from kernel_init");
