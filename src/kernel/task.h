@@ -264,8 +264,8 @@ int wake_up_state(task_struct* p, unsigned state);
 void wake_up_new_task(task_struct* p);
 void sched_fork_init(task_struct* p, const task_attr& attr, bool kthread);
 void init_idle(task_struct* idle, int cpu);
-// Makes stop cpu's stopper (the stop class; SCHED_FIFO 99 to the world), or hands the previous
-// one back to the rt class when stop is nullptr.
+// Makes stop the stopper of cpu (the stop class; SCHED_FIFO 99 to the world); nullptr hands the
+// previous one back to the rt class.
 void sched_set_stop_task(int cpu, task_struct* stop);
 // The tick's scheduler work on this CPU (accounting, time slices, load balance), hardirq.
 void scheduler_tick();
