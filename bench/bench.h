@@ -1,6 +1,6 @@
-// The benchmark registry behind `cpustop bench NAME`. Each benchmark measures ours and its peer
-// in the same run and ends its output with one line per comparison:
-//   BENCH <metric> ours_ns=<float> <peer>_ns=<float> ratio=<ours/peer>
+// The benchmark registry behind `cpustop bench NAME`. Each benchmark measures ours and its peers
+// in the same run, alternating (bench_util.h: compare()), and ends its output with one BENCH line
+// per comparison.
 #pragma once
 
 #include <functional>
@@ -21,7 +21,9 @@ struct registrar {
   registrar(std::string name, std::string description, std::function<int()> run);
 };
 
-// Prints a BENCH line.
-void report(const std::string& metric, double ours_ns, const std::string& peer, double peer_ns);
+// `cpustop bench NAME[,NAME...]|all|list [--report DIR]`: prints the host, runs the benchmarks, and
+// with a report directory writes DIR/index.html (report.h). Returns the exit status: 1 when a
+// benchmark failed, the name is unknown or the report could not be written.
+int run_command(const std::string& name, const std::string& report_dir);
 
 }  // namespace cpustop::bench

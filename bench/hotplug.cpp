@@ -100,9 +100,10 @@ int run() {
       "tasks on cpu1 when cpu_down began: median {:.0f} of {} (the balancer spreads the rest)\n",
       median(carried), NR_TASKS);
   fmt::print("the kernel figures are peer-baselines.md figure h, not measured in this run\n");
-  report("cpu_down_1000_tasks", median(down_ns), "kernel_sysfs_offline_recorded",
-         KERNEL_OFFLINE_NS);
-  report("cpu_up_1000_tasks", median(up_ns), "kernel_sysfs_online_recorded", KERNEL_ONLINE_NS);
+  report("cpu_down_1000_tasks", spread{down_ns}, "kernel_sysfs_offline_recorded",
+         recorded(KERNEL_OFFLINE_NS, ROUNDS));
+  report("cpu_up_1000_tasks", spread{up_ns}, "kernel_sysfs_online_recorded",
+         recorded(KERNEL_ONLINE_NS, ROUNDS));
   return 0;
 }
 

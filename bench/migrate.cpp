@@ -154,26 +154,15 @@ double kernel_migrate(bool settle) {
   return median(samples);
 }
 
-struct migrate_result {
-  double task, external, kernel;
-};
-
-// Ours on a machine booted for the round; the kernel's with no machine up, so that no polling
-// logical CPU competes with its spinner for the host cores.
-migrate_result measure(idle_mode idle) {
-  bool settle = idle == idle_mode::halt;
-  std::vector<double> task, external, kernel;
-  for (int round = 0; round < 5; round++) {
-    kernel.push_back(kernel_migrate(settle));
-    boot_params p;
-    p.nr_cpus = 2;
-    p.idle = idle;
-    machine m(p);
-    if (!m.ok()) return {-1, -1, -1};
-    task.push_back(ours_migrate(settle));
-    external.push_back(external_migrate(settle));
-  }
-  return {median(task), median(external), median(kernel)};
+// One round of ours on a machine booted for it; the kernel's rounds run with no machine up, so
+// that no polling logical CPU competes with its spinner for the host cores.
+double on_machine(idle_mode idle, double (*mover)(bool)) {
+  boot_params p;
+  p.nr_cpus = 2;
+  p.idle = idle;
+  machine m(p);
+  if (!m.ok()) return -1;
+  return mover(idle == idle_mode::halt);
 }
 
 int run() {
@@ -181,18 +170,26 @@ int run() {
     fmt::print("migrate: needs two hardware CPUs\n");
     return 1;
   }
-  migrate_result poll = measure(idle_mode::poll);
-  migrate_result halt = measure(idle_mode::halt);
+  std::vector<double> task, external, kernel;
+  for (idle_mode idle : {idle_mode::poll, idle_mode::halt}) {
+    bool settle = idle == idle_mode::halt;
+    std::vector<spread> r =
+        alternate({{"kernel", [settle] { return kernel_migrate(settle); }},
+                   {"task", [idle] { return on_machine(idle, ours_migrate); }},
+                   {"external", [idle] { return on_machine(idle, external_migrate); }}});
+    const char* mode = settle ? "halt" : "poll";
+    report(fmt::format("migrate_{}", mode), r[1], "kernel_setaffinity", r[0]);
+    report(fmt::format("migrate_external_{}", mode), r[2], "kernel_setaffinity", r[0]);
+    kernel.push_back(r[0].median());
+    task.push_back(r[1].median());
+    external.push_back(r[2].median());
+  }
   section("migrate: affinity change of a running task until it runs on the new CPU, median ns");
-  fmt::print("mover a task:          idle=poll {:.1f}  idle=halt {:.1f}\n", poll.task, halt.task);
-  fmt::print("mover an OS thread:    idle=poll {:.1f}  idle=halt {:.1f}\n", poll.external,
-             halt.external);
-  fmt::print("kernel (thread moves thread): idle=poll {:.1f}  idle=halt {:.1f}\n", poll.kernel,
-             halt.kernel);
-  report("migrate_poll", poll.task, "kernel_setaffinity", poll.kernel);
-  report("migrate_halt", halt.task, "kernel_setaffinity", halt.kernel);
-  report("migrate_external_poll", poll.external, "kernel_setaffinity", poll.kernel);
-  report("migrate_external_halt", halt.external, "kernel_setaffinity", halt.kernel);
+  fmt::print("mover a task:          idle=poll {:.1f}  idle=halt {:.1f}\n", task[0], task[1]);
+  fmt::print("mover an OS thread:    idle=poll {:.1f}  idle=halt {:.1f}\n", external[0],
+             external[1]);
+  fmt::print("kernel (thread moves thread): idle=poll {:.1f}  idle=halt {:.1f}\n", kernel[0],
+             kernel[1]);
   return 0;
 }
 

@@ -1,22 +1,22 @@
 // `cpustop bench stop_one_cpu` and `cpustop bench stop_machine`.
 //
 // stop_one_cpu: the round trip of stop_one_cpu(1, noop) from a task on CPU 0, against the
-// physical limit of a cross-CPU request (a cache-line ping-pong between two pinned threads) with
-// idle=poll, and against a futex ping-pong with idle=halt.
+// physical limit of a cross-CPU request (the round trip of a cache-line ping-pong between two
+// pinned threads, measured with no logical CPU up) with idle=poll, and against the round trip of
+// a futex ping-pong with idle=halt.
 //
 // stop_machine: stop_machine(noop) over every CPU while a busy task runs on each, against
 // membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) with a sibling thread spinning on the other CPU,
 // and against Go's GC stop-the-world pause when `go` is installed.
-#include <linux/futex.h>
+//
+// stop_scaling: stop_machine(noop) and stop_one_cpu(last CPU, noop) from CPU 0 on 1, 2, 4 and 8
+// logical CPUs (idle=halt, no other load), SCALE lines with source=native. More logical CPUs
+// than hardware CPUs share them, so past hw_cpus() the curve shows the host's scheduling too.
 #include <linux/membarrier.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <fmt/core.h>
-
-#include <cstdio>
-#include <cstdlib>
-#include <fstream>
 
 #include "bench.h"
 #include "bench_util.h"
@@ -46,10 +46,12 @@ double ours_stop_one_cpu(int n, bool cold) {
       on0);
 }
 
+// Round trip of one cache line between two threads pinned to the first two hardware CPUs.
 double cacheline_pingpong() {
   constexpr int N = 200000;
   alignas(64) std::atomic<std::uint64_t> counter{0};
-  std::thread other([&] {
+  double ns = 0;
+  std::thread pong([&] {
     pin_self(1);
     for (std::uint64_t v = 1; v < 2 * N; v += 2) {
       while (counter.load(std::memory_order_acquire) != v) {
@@ -57,48 +59,31 @@ double cacheline_pingpong() {
       counter.store(v + 1, std::memory_order_release);
     }
   });
-  pin_self(0);
-  auto t0 = bench_clock::now();
-  for (std::uint64_t v = 0; v < 2 * N; v += 2) {
-    counter.store(v + 1, std::memory_order_release);
-    while (counter.load(std::memory_order_acquire) != v + 2) {
-    }
-  }
-  double ns = ns_between(t0, bench_clock::now()) / N;
-  other.join();
-  return ns;
-}
-
-long futex(std::atomic<std::uint32_t>* w, int op, std::uint32_t v) {
-  return syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(w), op | FUTEX_PRIVATE_FLAG, v,
-                 nullptr, nullptr, 0);
-}
-
-double futex_roundtrip() {
-  constexpr int N = 2000;
-  std::atomic<std::uint32_t> turn{0};
-  double total = 0;
-  std::thread pong([&] {
-    pin_self(1);
-    for (int i = 0; i < N; i++) {
-      while (turn.load() != 1) futex(&turn, FUTEX_WAIT, 0);
-      turn.store(0);
-      futex(&turn, FUTEX_WAKE, 1);
-    }
-  });
   std::thread ping([&] {
     pin_self(0);
-    for (int i = 0; i < N; i++) {
-      auto t0 = bench_clock::now();
-      turn.store(1);
-      futex(&turn, FUTEX_WAKE, 1);
-      while (turn.load() != 0) futex(&turn, FUTEX_WAIT, 1);
-      total += ns_between(t0, bench_clock::now());
+    auto t0 = bench_clock::now();
+    for (std::uint64_t v = 0; v < 2 * N; v += 2) {
+      counter.store(v + 1, std::memory_order_release);
+      while (counter.load(std::memory_order_acquire) != v + 2) {
+      }
     }
+    ns = ns_between(t0, bench_clock::now()) / N;
   });
   ping.join();
   pong.join();
-  return total / N;
+  return ns;
+}
+
+// One round of ours with idle=poll on a machine booted for it: the peer's round then runs with
+// no logical CPU polling the host cores it needs.
+double ours_stop_one_cpu_poll() {
+  boot_params p;
+  p.nr_cpus = 2;
+  p.idle = idle_mode::poll;
+  machine m(p);
+  if (!m.ok()) return -1;
+  ours_stop_one_cpu(2000, false);
+  return ours_stop_one_cpu(20000, false);
 }
 
 int run_stop_one_cpu() {
@@ -106,35 +91,26 @@ int run_stop_one_cpu() {
     fmt::print("stop_one_cpu: needs two hardware CPUs\n");
     return 1;
   }
-  pair_result poll, halt, cold;
-  {
-    boot_params p;
-    p.nr_cpus = 2;
-    p.idle = idle_mode::poll;
-    machine m(p);
-    if (!m.ok()) return 1;
-    ours_stop_one_cpu(2000, false);
-    poll = interleave(
-        5, [] { return ours_stop_one_cpu(20000, false); }, cacheline_pingpong);
-  }
+  auto futex = [] { return futex_pingpong_roundtrip_ns(2000); };
+  std::vector<spread> poll = compare("stop_one_cpu_poll", ours_stop_one_cpu_poll,
+                                     {{"cacheline_roundtrip", cacheline_pingpong}});
+  std::vector<spread> halt, cold;
   {
     boot_params p;
     p.nr_cpus = 2;
     machine m(p);
     if (!m.ok()) return 1;
-    halt = interleave(
-        5, [] { return ours_stop_one_cpu(2000, false); }, futex_roundtrip);
-    cold = interleave(
-        5, [] { return ours_stop_one_cpu(2000, true); }, futex_roundtrip);
+    // The peer runs while our CPUs are halted on their futexes.
+    halt = compare("stop_one_cpu_halt", [] { return ours_stop_one_cpu(2000, false); },
+                   {{"futex_roundtrip", futex}});
+    cold = compare("stop_one_cpu_halt_cold", [] { return ours_stop_one_cpu(2000, true); },
+                   {{"futex_roundtrip", futex}});
   }
-  section("stop_one_cpu: round trip of stop_one_cpu(1, noop) from a task on CPU 0, ns");
+  section("stop_one_cpu: round trip of stop_one_cpu(1, noop) from a task on CPU 0, median ns");
   fmt::print(
-      "idle=poll {:.1f} (cache-line ping-pong {:.1f}); idle=halt {:.1f}, halted target {:.1f} "
-      "(futex ping-pong {:.1f})\n",
-      poll.ours, poll.peer, halt.ours, cold.ours, halt.peer);
-  report("stop_one_cpu_poll", poll.ours, "cacheline", poll.peer);
-  report("stop_one_cpu_halt", halt.ours, "futex", halt.peer);
-  report("stop_one_cpu_halt_cold", cold.ours, "futex", cold.peer);
+      "idle=poll {:.1f} (cache-line round trip {:.1f}); idle=halt {:.1f}, halted target {:.1f} "
+      "(futex round trip {:.1f})\n",
+      poll[0].median(), poll[1].median(), halt[0].median(), cold[0].median(), halt[1].median());
   return 0;
 }
 
@@ -188,11 +164,9 @@ double membarrier_expedited() {
   return median(samples);
 }
 
-double go_gc_pause() {
-  if (std::system("command -v go >/dev/null 2>&1") != 0) return -1;
-  std::string dir = "/tmp/cpustop-bench-go-gc";
-  std::system(("mkdir -p " + dir).c_str());
-  std::ofstream(dir + "/main.go") << R"(package main
+// Go's stop-the-world: the median GC pause (MemStats.PauseNs) of 200 forced GCs while a
+// goroutine spins, GOMAXPROCS=2.
+const char* GO_GC = R"(package main
 import ("fmt"; "runtime"; "sort")
 var sink [][]byte
 func main() {
@@ -209,35 +183,74 @@ func main() {
   fmt.Printf("%.1f\n", pauses[len(pauses)/2])
 }
 )";
-  std::string cmd =
-      "cd " + dir + " && GOMAXPROCS=2 GOCACHE=" + dir + "/cache go run main.go 2>/dev/null";
-  FILE* f = popen(cmd.c_str(), "r");
-  if (!f) return -1;
-  double ns = -1;
-  if (std::fscanf(f, "%lf", &ns) != 1) ns = -1;
-  pclose(f);
-  return ns;
-}
 
 int run_stop_machine() {
   unsigned n = std::min(hw_cpus(), 2u);
+  const std::string go = go_binary("gc_stw", GO_GC);
   boot_params p;
   p.nr_cpus = n;
   machine m(p);
   if (!m.ok()) return 1;
   ours_stop_machine(n, 200);
-  pair_result r = interleave(
-      5, [n] { return ours_stop_machine(n, 500); }, membarrier_expedited);
-  double go = go_gc_pause();
-  section(
-      fmt::format("stop_machine: stop_machine(noop) over {} CPUs, each running a busy task, "
-                  "median ns",
-                  n));
-  fmt::print(
-      "ours {:.1f}, membarrier(PRIVATE_EXPEDITED) {:.1f}{}\n", r.ours, r.peer,
-      go > 0 ? fmt::format(", Go GC stop-the-world pause {:.1f}", go) : ", Go not installed");
-  report("stop_machine", r.ours, "membarrier", r.peer);
-  if (go > 0) report("stop_machine", r.ours, "go_gc_stw", go);
+  std::vector<spread> r =
+      compare("stop_machine", [n] { return ours_stop_machine(n, 500); },
+              {{"membarrier", membarrier_expedited},
+               {"go_gc_stw", [&go] { return go_measure(go, "GOMAXPROCS=2"); }}});
+  section(fmt::format(
+      "stop_machine: stop_machine(noop) over {} CPUs, each running a busy task, median ns", n));
+  fmt::print("ours {:.1f}, membarrier(PRIVATE_EXPEDITED) {:.1f}, Go GC stop-the-world pause {}\n",
+             r[0].median(), r[1].median(),
+             r[2].measured() ? fmt::format("{:.1f}", r[2].median()) : "(no go)");
+  return 0;
+}
+
+// ---- scaling ---------------------------------------------------------------------------------
+
+// The median cost of `call` on a machine of `cpus` logical CPUs booted for this round, from a
+// task on CPU 0.
+double on_machine(unsigned cpus, int (*call)(unsigned)) {
+  boot_params p;
+  p.nr_cpus = cpus;
+  machine m(p);
+  if (!m.ok()) return -1;
+  task_attr on0;
+  on0.cpus = cpumask::of(0);
+  return in_task(
+      [cpus, call] {
+        for (int i = 0; i < 50; i++) call(cpus);
+        std::vector<double> samples;
+        for (int i = 0; i < 200; i++) {
+          auto t0 = bench_clock::now();
+          if (call(cpus) != 0) return -1.0;
+          samples.push_back(ns_between(t0, bench_clock::now()));
+        }
+        return median(samples);
+      },
+      on0);
+}
+
+int call_stop_machine(unsigned) {
+  return stop_machine(noop, nullptr, nullptr);
+}
+int call_stop_one_cpu(unsigned cpus) {
+  return stop_one_cpu(cpus - 1, noop, nullptr);
+}
+
+int run_stop_scaling() {
+  const std::vector<unsigned> counts{1, 2, 4, 8};
+  using call_fn = int (*)(unsigned);
+  for (auto [metric, call] : {std::pair<const char*, call_fn>{"stop_machine", call_stop_machine},
+                              std::pair<const char*, call_fn>{"stop_one_cpu", call_stop_one_cpu}}) {
+    std::vector<side> sides;
+    for (unsigned n : counts)
+      sides.push_back({fmt::format("{}cpus", n), [n, call = call] { return on_machine(n, call); }});
+    std::vector<spread> r = alternate(sides);
+    for (size_t i = 0; i < counts.size(); i++) report_scaling(metric, "native", counts[i], r[i]);
+    section(fmt::format("{} on 1, 2, 4, 8 logical CPUs ({} hardware), idle=halt, median ns", metric,
+                        hw_cpus()));
+    for (size_t i = 0; i < counts.size(); i++)
+      fmt::print("{} CPUs: {:.1f}\n", counts[i], r[i].median());
+  }
   return 0;
 }
 
@@ -245,6 +258,8 @@ registrar reg1("stop_one_cpu", "stop_one_cpu round trip vs cache-line and futex 
                run_stop_one_cpu);
 registrar reg2("stop_machine", "stop_machine over all CPUs vs membarrier and Go's GC pause",
                run_stop_machine);
+registrar reg3("stop_scaling", "stop_machine and stop_one_cpu cost against logical CPU count",
+               run_stop_scaling);
 
 }  // namespace
 

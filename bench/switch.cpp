@@ -1,6 +1,7 @@
-// `cpustop bench switch`: sched_yield() between two tasks on one CPU, against a raw Boost.Context
-// switch pair and Boost.Fiber's this_fiber::yield between two fibers. Nanoseconds per switch.
-// Also prints, without a BENCH line, the floor any kernel-style scheduler pays per switch.
+// `cpustop bench switch`: sched_yield() between two tasks on one CPU, against Boost.Fiber's
+// this_fiber::yield between two fibers, Go's runtime.Gosched between two goroutines
+// (GOMAXPROCS=1) and a raw Boost.Context switch pair. Nanoseconds per one-way switch. Also
+// measured as a side: the floor any kernel-style scheduler pays per switch (floor_model below).
 #include <fmt/core.h>
 #include <boost/context/detail/fcontext.hpp>
 #include <boost/fiber/all.hpp>
@@ -129,6 +130,27 @@ double measure() {
 
 }  // namespace floor_model
 
+// Two goroutines yielding to each other on one P, timed like ours: the first one's N yields span
+// the 2N switches. One warm-up pass, then one measured pass per run.
+const char* GOSCHED = R"(package main
+import ("fmt"; "runtime"; "time")
+const N = 200000
+func pass() float64 {
+  var t0, t1 time.Time
+  start, done := make(chan bool), make(chan bool)
+  go func() { <-start; t0 = time.Now(); for i := 0; i < N; i++ { runtime.Gosched() }; t1 = time.Now(); done <- true }()
+  go func() { <-start; for i := 0; i < N; i++ { runtime.Gosched() }; done <- true }()
+  close(start)
+  <-done; <-done
+  return float64(t1.Sub(t0).Nanoseconds()) / (2.0 * N)
+}
+func main() { pass(); fmt.Printf("%.2f\n", pass()) }
+)";
+
+double go_gosched() {
+  return go_measure(go_binary("gosched", GOSCHED), "GOMAXPROCS=1");
+}
+
 double boost_fiber_yield() {
   bench_clock::time_point t0, t1;
   boost::fibers::fiber a([&] {
@@ -149,21 +171,28 @@ int run() {
   p.nr_cpus = 1;
   machine m(p);
   if (!m.ok()) return 1;
-  section("switch: one-way switch between two runnable tasks on one CPU, ns");
-  pair_result fiber = interleave(5, ours_yield, boost_fiber_yield);
-  pair_result raw = interleave(5, ours_yield, raw_context_switch);
-  double floor = median({floor_model::measure(), floor_model::measure(), floor_model::measure()});
+  go_binary("gosched", GOSCHED);  // built before the rounds
+  std::vector<spread> r = compare("switch", ours_yield,
+                                  {{"boost_fiber", boost_fiber_yield},
+                                   {"go_gosched", go_gosched},
+                                   {"boost_context", raw_context_switch},
+                                   {"kernel_style_floor", floor_model::measure}});
+  section("switch: one-way switch between two runnable tasks on one CPU, median ns");
   fmt::print(
-      "ours (sched_yield, fair class) {:.1f}  Boost.Fiber yield {:.1f}  raw jump_fcontext {:.1f}\n",
-      fiber.ours, fiber.peer, raw.peer);
-  fmt::print("floor of a kernel-style yield (lock, clock, CFS tree, jump; nothing else) {:.1f}\n",
-             floor);
-  report("switch", fiber.ours, "boost_fiber", fiber.peer);
-  report("switch", raw.ours, "boost_context", raw.peer);
+      "ours (sched_yield, fair class) {:.1f}  Boost.Fiber yield {:.1f}  Go Gosched {}  raw "
+      "jump_fcontext {:.1f}\n",
+      r[0].median(), r[1].median(),
+      r[2].measured() ? fmt::format("{:.1f}", r[2].median()) : std::string("(no go)"),
+      r[3].median());
+  fmt::print(
+      "kernel_style_floor: rq lock, clock read, CFS tree put/pick, jump_fcontext; nothing else "
+      "{:.1f}\n",
+      r[4].median());
   return 0;
 }
 
-registrar reg("switch", "sched_yield between two tasks vs Boost.Context and Boost.Fiber", run);
+registrar reg("switch", "sched_yield between two tasks vs Boost.Fiber, Go Gosched, Boost.Context",
+              run);
 
 }  // namespace
 

@@ -56,7 +56,8 @@ double getppid_ns() {
   return ns_between(t0, bench_clock::now()) / M;
 }
 
-// The kernel's enabled-tracepoint cost, or -1 when tracefs is out of reach.
+// One round of the kernel's enabled-tracepoint cost (getppid with the event on, less getppid
+// with it off), or -1 when tracefs is out of reach.
 double kernel_tracepoint_enabled() {
   std::string dir = "/sys/kernel/tracing";
   bool mounted = false;
@@ -69,14 +70,11 @@ double kernel_tracepoint_enabled() {
   std::string enable = dir + "/events/syscalls/sys_enter_getppid/enable";
   double result = -1;
   if (access(enable.c_str(), W_OK) == 0) {
-    std::vector<double> off, on;
-    for (int r = 0; r < 5; r++) {
-      off.push_back(getppid_ns());
-      std::ofstream(enable) << "1";
-      on.push_back(getppid_ns());
-      std::ofstream(enable) << "0";
-    }
-    result = median(on) - median(off);
+    double off = getppid_ns();
+    std::ofstream(enable) << "1";
+    double on = getppid_ns();
+    std::ofstream(enable) << "0";
+    result = std::max(on - off, 0.0);
   }
   if (mounted) std::system(("umount " + dir + " 2>/dev/null").c_str());
   return result;
@@ -87,18 +85,15 @@ int run() {
   p.nr_cpus = 1;
   machine m(p);
   if (!m.ok()) return 1;
-  pair_result off = interleave(
-      5, [] { return ours_tracepoint(false); }, usdt_disabled);
-  std::vector<double> on_samples;
-  for (int i = 0; i < 5; i++) on_samples.push_back(ours_tracepoint(true));
-  double on = median(on_samples);
-  double kernel = kernel_tracepoint_enabled();
+  std::vector<spread> off = compare("tracepoint_disabled", [] { return ours_tracepoint(false); },
+                                    {{"usdt", usdt_disabled}});
+  std::vector<spread> on = compare("tracepoint_enabled", [] { return ours_tracepoint(true); },
+                                   {{"kernel_tracepoint", kernel_tracepoint_enabled}});
   section("tracepoint: cost of one call site, ns");
-  fmt::print("disabled {:.2f} (USDT probe {:.2f}); enabled {:.1f}{}\n", off.ours, off.peer, on,
-             kernel > 0 ? fmt::format(" (kernel tracepoint enabled {:.1f})", kernel)
-                        : std::string(" (kernel tracepoint: tracefs not available)"));
-  report("tracepoint_disabled", off.ours, "usdt", off.peer);
-  if (kernel > 0) report("tracepoint_enabled", on, "kernel_tracepoint", kernel);
+  fmt::print("disabled {:.2f} (USDT probe {:.2f}); enabled {:.1f}{}\n", off[0].median(),
+             off[1].median(), on[0].median(),
+             on[1].measured() ? fmt::format(" (kernel tracepoint enabled {:.1f})", on[1].median())
+                              : std::string(" (kernel tracepoint: tracefs not available)"));
   return 0;
 }
 

@@ -1,8 +1,6 @@
 // `cpustop bench wakeup`: wake a task sleeping on the other CPU until it runs (a completion
 // ping-pong between tasks on CPU 0 and CPU 1), against a futex ping-pong between two OS threads
-// pinned to the two hardware CPUs. Nanoseconds per one-way wakeup.
-#include <linux/futex.h>
-#include <sys/syscall.h>
+// pinned to the two hardware CPUs. Both in nanoseconds per one-way wakeup: half a round trip.
 #include <unistd.h>
 
 #include <fmt/core.h>
@@ -53,35 +51,19 @@ double ours_pingpong(bool cold) {
   });
 }
 
-long futex(std::atomic<std::uint32_t>* w, int op, std::uint32_t v) {
-  return syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(w), op | FUTEX_PRIVATE_FLAG, v,
-                 nullptr, nullptr, 0);
+double futex_one_way() {
+  return futex_pingpong_roundtrip_ns(N) / 2;
 }
 
-double futex_pingpong() {
-  std::atomic<std::uint32_t> turn{0};  // 0: ping's move, 1: pong's move
-  double total = 0;
-  std::thread pong([&] {
-    pin_self(1);
-    for (int i = 0; i < N; i++) {
-      while (turn.load() != 1) futex(&turn, FUTEX_WAIT, 0);
-      turn.store(0);
-      futex(&turn, FUTEX_WAKE, 1);
-    }
-  });
-  std::thread ping([&] {
-    pin_self(0);
-    for (int i = 0; i < N; i++) {
-      auto t0 = bench_clock::now();
-      turn.store(1);
-      futex(&turn, FUTEX_WAKE, 1);
-      while (turn.load() != 0) futex(&turn, FUTEX_WAIT, 1);
-      total += ns_between(t0, bench_clock::now());
-    }
-  });
-  ping.join();
-  pong.join();
-  return total / (2.0 * N);
+// One round of ours on a machine booted for it, so that the peer's rounds run with no logical
+// CPU up (with idle=poll, ours would otherwise take the host cores the peer needs).
+double ours_on_machine(idle_mode idle, bool cold) {
+  boot_params p;
+  p.nr_cpus = 2;
+  p.idle = idle;
+  machine m(p);
+  if (!m.ok()) return -1;
+  return ours_pingpong(cold);
 }
 
 int run() {
@@ -89,31 +71,21 @@ int run() {
     fmt::print("wakeup: needs two hardware CPUs\n");
     return 1;
   }
-  double futex_ns = 0;
-  std::vector<std::pair<std::string, double>> ours;
-  for (idle_mode mode : {idle_mode::poll, idle_mode::halt}) {
-    boot_params p;
-    p.nr_cpus = 2;
-    p.idle = mode;
-    machine m(p);
-    if (!m.ok()) return 1;
-    const char* name = mode == idle_mode::poll ? "poll" : "halt";
-    pair_result r = interleave(
-        5, [] { return ours_pingpong(false); }, futex_pingpong);
-    futex_ns = r.peer;
-    ours.push_back({std::string("wakeup_") + name, r.ours});
-    if (mode == idle_mode::halt) {
-      pair_result c = interleave(
-          5, [] { return ours_pingpong(true); }, futex_pingpong);
-      ours.push_back({"wakeup_halt_cold", c.ours});
-    }
-  }
-  section("wakeup: one-way wakeup of a task sleeping on the other CPU, ns");
+  std::vector<spread> poll =
+      compare("wakeup_one_way_poll", [] { return ours_on_machine(idle_mode::poll, false); },
+              {{"futex_one_way", futex_one_way}});
+  std::vector<spread> halt =
+      compare("wakeup_one_way_halt", [] { return ours_on_machine(idle_mode::halt, false); },
+              {{"futex_one_way", futex_one_way}});
+  std::vector<spread> cold =
+      compare("wakeup_one_way_halt_cold", [] { return ours_on_machine(idle_mode::halt, true); },
+              {{"futex_one_way", futex_one_way}});
+  section("wakeup: one-way wakeup of a task sleeping on the other CPU, median ns");
   fmt::print(
-      "idle=poll: the target polls its flags; idle=halt: it spins {} us, then futex-waits;\n"
-      "halt_cold: a 100 us gap before each round makes the target really sleep.\n",
-      20);
-  for (auto& [metric, ns] : ours) report(metric, ns, "futex", futex_ns);
+      "idle=poll: the target polls its flags; idle=halt: it spins, then futex-waits;\n"
+      "halt_cold: a 100 us gap before each round trip makes the target really sleep.\n"
+      "poll {:.1f}  halt {:.1f}  halt_cold {:.1f}  (futex one way {:.1f})\n",
+      poll[0].median(), halt[0].median(), cold[0].median(), halt[1].median());
   return 0;
 }
 

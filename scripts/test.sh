@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Builds and runs every test suite: release, then ASan+UBSan, then TSan.
+# Builds and runs every test suite: release, then ASan+UBSan, then TSan, then the simulator.
 # Installs what it needs first (Debian packages), so it works on a fresh Debian 12 machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
-presets=${CPUSTOP_TEST_PRESETS:-"release asan tsan"}
+presets=${CPUSTOP_TEST_PRESETS:-"release asan tsan sim"}
 jobs=$(nproc)
 for preset in $presets; do
   echo "=== $preset ==="

@@ -1,7 +1,7 @@
 // The platform boundary. Everything cpustop needs from the operating system goes through the
 // functions declared here; no file outside src/arch/ calls the OS or reads the wall clock.
 // The kernel layer above sees logical CPUs, a clock, futex-style waits, IPIs, stacks and
-// context switches, and nothing else, so that a simulator can later stand in for native/.
+// context switches, and nothing else, so that the simulator (sim/) stands in for native/.
 #pragma once
 
 #include <atomic>
@@ -15,35 +15,15 @@ namespace cpustop::arch {
 
 // Calibrates local_clock(); idempotent, called by boot().
 void clock_init();
-
-struct clock_data {
-  std::uint64_t base;  // raw counter at calibration
-  std::uint64_t mult;  // ns = (raw - base) * mult >> shift
-  unsigned shift;
-  bool use_tsc;
-};
-extern clock_data clock;
-std::uint64_t local_clock_slow();
+// The clock source's name for the boot log ("tsc", "monotonic", "sim").
+const char* clocksource_name();
 
 // Nanoseconds since the process calibrated its clock. Monotonic on each CPU and consistent
-// across CPUs to within the hardware's TSC skew, like the kernel's sched_clock().
-inline std::uint64_t local_clock() {
-#if defined(__x86_64__)
-  if (__builtin_expect(clock.use_tsc, 1)) {
-    unsigned __int128 d = __builtin_ia32_rdtsc() - clock.base;
-    return static_cast<std::uint64_t>((d * clock.mult) >> clock.shift);
-  }
-#endif
-  return local_clock_slow();
-}
-
-inline void cpu_relax() {
-#if defined(__x86_64__)
-  __builtin_ia32_pause();
-#else
-  std::atomic_signal_fence(std::memory_order_seq_cst);
-#endif
-}
+// across CPUs to within the hardware's TSC skew, like the kernel's sched_clock(). Inline, from
+// the platform's header below.
+inline std::uint64_t local_clock();
+// The body of a busy-wait loop (the x86 PAUSE; a scheduling point in the simulator).
+inline void cpu_relax();
 
 // ---- Blocking --------------------------------------------------------------------------------
 
@@ -75,34 +55,21 @@ void cpu_threads_join();
 // Whether logical CPU `cpu` is pinned, and to which hardware CPU (-1 if not).
 int cpu_thread_hw_cpu(unsigned cpu);
 
-// Per-thread slot holding the kernel layer's `current` task. It is read with a single
-// instruction relative to the thread pointer, so that a fiber interrupted and resumed on
-// another OS thread never combines one thread's pointer with another thread's slot.
-extern std::ptrdiff_t tls_slot_offset;
+// Per-CPU-thread slots holding the kernel layer's `current` task (and the C++ runtime's
+// exception globals). A fiber interrupted and resumed on another CPU thread must never combine
+// one thread's pointer with another thread's slot, so the platform reads a slot in one step.
 enum : int { SLOT_CURRENT = 0, SLOT_EH_GLOBALS = 1, NR_SLOTS = 2 };
-void* this_cpu_slot_slow(int slot);
-void set_this_cpu_slot_slow(int slot, void* p);
-inline void* this_cpu_slot(int slot = SLOT_CURRENT) {
-#if defined(__x86_64__)
-  void* p;
-  asm volatile("movq %%fs:(%1), %0"
-               : "=r"(p)
-               : "r"(tls_slot_offset + slot * static_cast<std::ptrdiff_t>(sizeof(void*))));
-  return p;
-#else
-  return this_cpu_slot_slow(slot);
-#endif
-}
-inline void set_this_cpu_slot(void* p, int slot = SLOT_CURRENT) {
-#if defined(__x86_64__)
-  asm volatile("movq %0, %%fs:(%1)"
-               :
-               : "r"(p), "r"(tls_slot_offset + slot * static_cast<std::ptrdiff_t>(sizeof(void*)))
-               : "memory");
-#else
-  set_this_cpu_slot_slow(slot, p);
-#endif
-}
+inline void* this_cpu_slot(int slot = SLOT_CURRENT);
+inline void set_this_cpu_slot(void* p, int slot = SLOT_CURRENT);
+
+// Zeroed storage private to the calling thread when it is not one of cpustop's CPUs: per OS
+// thread natively, per host-side thread in the simulator (where all share one OS thread).
+inline constexpr std::size_t THREAD_AREA_SIZE = 2048;
+void* thread_area();
+
+// Whether the simulator was asked to re-introduce bug class f (kernel/fault_inject.h). Always
+// false natively, where the check compiles away.
+inline bool fault_injected(unsigned f);
 
 // ---- Topology ----------------------------------------------------------------------------------
 
@@ -178,3 +145,10 @@ void* context_switch(context* prev, context* next, void* data, bool prev_dead = 
 void context_destroy(context* ctx);
 
 }  // namespace cpustop::arch
+
+// The platform's inline fast paths: local_clock(), cpu_relax() and the thread slots.
+#if defined(CPUSTOP_ARCH_SIM)
+#include "arch/sim/inline.h"
+#else
+#include "arch/native/inline.h"
+#endif

@@ -143,7 +143,7 @@ void start_kernel() {
   softirq_init();
   irq_init();
   if (int err = tick_init()) printk_fmt("tick_init: clock event device failed: %d", err);
-  printk_fmt("clocksource: %s, tick %u Hz", arch::clock.use_tsc ? "tsc" : "monotonic", HZ);
+  printk_fmt("clocksource: %s, tick %u Hz", arch::clocksource_name(), HZ);
   if (lego_order()) {
     printk_fmt("smp_init: bringing up the secondary CPUs before rest_init (LegoOS order)");
     smp_init();

@@ -15,6 +15,7 @@
 
 #include "kernel/bug.h"
 #include "kernel/cpu.h"
+#include "kernel/fault_inject.h"
 #include "kernel/kthread.h"
 #include "kernel/printk.h"
 #include "kernel/sched/wait.h"
@@ -193,7 +194,8 @@ int multi_cpu_stop(void* data) {
         default:
           break;
       }
-      ack_state(msdata);
+      if (!(curstate == MULTI_STOP_RUN && !is_active && fault_injected(sim::fault::skip_ack)))
+        ack_state(msdata);
     }
   } while (curstate != MULTI_STOP_EXIT);
   current_thread_info()->irqs_off = static_cast<int>(flags);
@@ -203,21 +205,48 @@ int multi_cpu_stop(void* data) {
 // ---- Queueing on several CPUs
 // ----------------------------------------------------------------------
 
+// sim::fault::pair_own_lock_only: the pre-b17718d02f54 queueing, each work under its own lock.
+int cpu_stop_queue_two_works_own_locks(unsigned cpu1, cpu_stop_work* work1, unsigned cpu2,
+                                       cpu_stop_work* work2) {
+  cpu_stopper* stoppers[2] = {per_cpu_stopper(cpu1), per_cpu_stopper(cpu2)};
+  if (!stoppers[0]->enabled.load() || !stoppers[1]->enabled.load()) return -ENOENT;
+  __preempt_count_add(1);
+  unsigned cpus[2] = {cpu1, cpu2};
+  cpu_stop_work* works[2] = {work1, work2};
+  for (int i = 0; i < 2; i++) {
+    unsigned long flags = __raw_spin_lock_irqsave(&stoppers[i]->lock);
+    works[i]->queued.store(true, std::memory_order_relaxed);
+    __cpu_stop_queue_work(cpus[i], stoppers[i], works[i]);
+    __raw_spin_unlock_irqrestore(&stoppers[i]->lock, flags);
+  }
+  wake_up_process(stoppers[0]->thread);
+  wake_up_process(stoppers[1]->thread);
+  __preempt_enable();
+  return 0;
+}
+
 int cpu_stop_queue_two_works(unsigned cpu1, cpu_stop_work* work1, unsigned cpu2,
                              cpu_stop_work* work2) {
   cpu_stopper* stopper1 = per_cpu_stopper(cpu1);
   cpu_stopper* stopper2 = per_cpu_stopper(cpu2);
+  const bool preempt_off = !fault_injected(sim::fault::pair_wake_preemptible);
   for (;;) {
+    if (fault_injected(sim::fault::pair_own_lock_only)) {
+      int err = cpu_stop_queue_two_works_own_locks(cpu1, work1, cpu2, work2);
+      if (err == -EDEADLK) continue;
+      return err;
+    }
     // The lock order is the CPU order (cpu1 < cpu2): stop_two_cpus() calls cannot form a
     // cycle (b17718d02f54).
-    __preempt_count_add(1);
+    if (preempt_off) __preempt_count_add(1);
     unsigned long flags = __raw_spin_lock_irqsave(&stopper1->lock);
     __raw_spin_lock(&stopper2->lock);
     int err;
     if (!stopper1->enabled.load(std::memory_order_relaxed) ||
         !stopper2->enabled.load(std::memory_order_relaxed)) {
       err = -ENOENT;
-    } else if (stop_cpus_in_progress.load(std::memory_order_acquire)) {
+    } else if (stop_cpus_in_progress.load(std::memory_order_acquire) &&
+               !fault_injected(sim::fault::no_stop_cpus_in_progress)) {
       // Ensure that if we race with __stop_cpus() the stoppers won't get queued up in reverse
       // order, which could deadlock.
       err = -EDEADLK;
@@ -231,7 +260,7 @@ int cpu_stop_queue_two_works(unsigned cpu1, cpu_stop_work* work1, unsigned cpu2,
     __raw_spin_unlock(&stopper2->lock);
     __raw_spin_unlock_irqrestore(&stopper1->lock, flags);
     if (err == -EDEADLK) {
-      __preempt_enable();
+      if (preempt_off) __preempt_enable();
       cond_wait([] { return !stop_cpus_in_progress.load(std::memory_order_acquire); });
       continue;
     }
@@ -239,7 +268,7 @@ int cpu_stop_queue_two_works(unsigned cpu1, cpu_stop_work* work1, unsigned cpu2,
       wake_up_process(stopper1->thread);
       wake_up_process(stopper2->thread);
     }
-    __preempt_enable();
+    if (preempt_off) __preempt_enable();
     return err;
   }
 }

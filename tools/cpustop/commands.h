@@ -1,9 +1,14 @@
 // The subcommands of the cpustop program.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "cpustop/boot.h"
+
+namespace CLI {
+class App;
+}
 
 namespace cpustop::tool {
 
@@ -19,5 +24,13 @@ struct boot_options {
 
 int cmd_boot(const boot_options& opts);
 int cmd_demo(const boot_options& opts, const std::string& trace_file);
+
+// A subcommand that registers its own options; run() after parsing, if it was given.
+struct subcommand {
+  CLI::App* app;
+  std::function<int()> run;
+};
+// `cpustop sim` (sim/sim_cmd.cpp in the sim build; a pointer to it in the native one).
+subcommand add_sim_command(CLI::App& app);
 
 }  // namespace cpustop::tool

@@ -3,7 +3,8 @@
 //   cpustop demo [--cpus N] [--preempt M] [--idle M] [--trace FILE]   the headline demo
 //   cpustop boot [--cpus N] [...]                                    boot, print dmesg, halt
 //   cpustop shell [--cpus N] [-c 'cmd; cmd']                         taskset, chrt, ps, ...
-//   cpustop bench NAME|all|list                                      benchmarks (BENCH lines)
+//   cpustop bench NAME[,NAME]|all|list [--report DIR]                benchmarks (BENCH lines)
+//   cpustop sim [--cpus N] [--seed S] [--strategy random|pct] SCENARIO  the simulator (sim build)
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
 
@@ -44,34 +45,18 @@ int main(int argc, char** argv) {
 
   auto* bench_cmd = app.add_subcommand("bench", "run a benchmark (list, all, or a name)");
   std::string bench_name = "list";
-  bench_cmd->add_option("name", bench_name, "benchmark name, `all` or `list`");
+  bench_cmd->add_option("name", bench_name, "benchmark names (a,b,...), `all` or `list`");
+  std::string report_dir;
+  bench_cmd->add_option("--report", report_dir, "write DIR/index.html with plots of the results");
+
+  auto sim_cmd = cpustop::tool::add_sim_command(app);
 
   CLI11_PARSE(app, argc, argv);
 
   if (*boot_cmd) return cpustop::tool::cmd_boot(opts);
   if (*demo_cmd) return cpustop::tool::cmd_demo(opts, trace_file);
   if (*shell_cmd) return cpustop::tool::cmd_shell(opts, script);
-  if (*bench_cmd) {
-    const auto& all = cpustop::bench::all();
-    if (bench_name == "list") {
-      for (const auto& b : all) fmt::print("{:<14} {}\n", b.name, b.description);
-      return 0;
-    }
-    int failed = 0;
-    bool found = false;
-    for (const auto& b : all) {
-      if (bench_name != "all" && b.name != bench_name) continue;
-      found = true;
-      fmt::print("=== {}: {}\n", b.name, b.description);
-      std::fflush(stdout);
-      if (b.run()) failed++;
-    }
-    if (!found) {
-      fmt::print(stderr, "cpustop: unknown benchmark '{}' (try `cpustop bench list`)\n",
-                 bench_name);
-      return 1;
-    }
-    return failed ? 1 : 0;
-  }
+  if (*sim_cmd.app) return sim_cmd.run();
+  if (*bench_cmd) return cpustop::bench::run_command(bench_name, report_dir);
   return 0;
 }

@@ -33,6 +33,10 @@ bool tsc_invariant() {
 
 }  // namespace
 
+const char* clocksource_name() {
+  return clock.use_tsc ? "tsc" : "monotonic";
+}
+
 std::uint64_t local_clock_slow() {
   return monotonic_ns() - mono_base;
 }

@@ -76,6 +76,11 @@ __attribute__((constructor(101))) static void init_tls_slot_offset() {
   tls_slot_offset = compute_tls_offset();
 }
 
+void* thread_area() {
+  alignas(64) static thread_local unsigned char area[THREAD_AREA_SIZE];
+  return area;
+}
+
 void* this_cpu_slot_slow(int slot) {
   return tls_slot[slot];
 }

@@ -40,16 +40,6 @@ void os_sleep_ns(std::uint64_t ns) {
   }
 }
 
-void console_write(const char* s, std::size_t len) {
-  while (len > 0) {
-    ssize_t n = write(STDERR_FILENO, s, len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    s += n;
-    len -= static_cast<std::size_t>(n);
-  }
-}
-
 void panic_halt() {
   std::abort();
 }
