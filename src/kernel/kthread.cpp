@@ -216,9 +216,17 @@ void kthread_parkme() {
     // the thread unparked.
     set_special_state(TASK_PARKED);
     if (!(k->flags.load() & KTHREAD_SHOULD_PARK)) break;
-    // Tell kthread_park() we are parking; it then waits until we are off the CPU.
+    // Tell kthread_park() we are parking; it then waits until we are off the CPU. Not
+    // preemptible in between, or kthread_park() would wait for us to run again.
+    preempt_disable();
     complete(&k->parked);
-    schedule();
+    schedule_preempt_disabled();
+    preempt_enable();
+    // Woken by kthread_unpark(): leave in the TASK_RUNNING the wakeup set. The kernel sets
+    // TASK_PARKED once more before it looks at the flag, so that an unparked thread shows as
+    // parked until it gets there (for a whole slice if it is preempted there): cpu_up() would
+    // return with ps showing its threads P.
+    if (!(k->flags.load() & KTHREAD_SHOULD_PARK)) break;
   }
   __set_current_state(TASK_RUNNING);
 }
