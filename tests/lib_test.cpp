@@ -1,11 +1,20 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <ostream>
+#include <string>
 
 #include "cpustop/cpumask.h"
 #include "kernel/task.h"
+#include "lib/atomic_cpumask.h"
 
 namespace cpustop {
+
+// gtest prints a mask as its CPU list (its bytes beyond the words in use are not initialised).
+void PrintTo(const cpumask& m, std::ostream* os) {
+  *os << '[' << cpumask_to_cpulist(m) << ']';
+}
+
 namespace {
 
 TEST(cpulist, parses_util_linux_syntax) {
@@ -25,8 +34,18 @@ TEST(cpulist, rejects_malformed_lists_without_touching_the_mask) {
     EXPECT_EQ(m, cpumask::of(1));
   }
   EXPECT_EQ(cpulist_parse("0-8", 8, &m), -ERANGE);
-  EXPECT_EQ(cpulist_parse("300", 512, &m), -ERANGE);
+  EXPECT_EQ(cpulist_parse(std::to_string(NR_CPUS), NR_CPUS + 8, &m), -ERANGE);
   EXPECT_EQ(m, cpumask::of(1));
+}
+
+TEST(cpulist, reaches_NR_CPUS) {
+  cpumask m;
+  std::string top = std::to_string(NR_CPUS - 1);
+  ASSERT_EQ(cpulist_parse("0-" + top + ":1024", NR_CPUS, &m), 0);
+  EXPECT_EQ(m.weight(), NR_CPUS / 1024);
+  ASSERT_EQ(cpulist_parse("1," + top, NR_CPUS, &m), 0);
+  EXPECT_EQ(cpumask_to_cpulist(m), "1," + top);
+  EXPECT_EQ(cpumask_to_cpulist(cpumask::first_n(NR_CPUS)), "0-" + top);
 }
 
 TEST(cpumask, set_operations_and_iteration) {
@@ -44,11 +63,102 @@ TEST(cpumask, set_operations_and_iteration) {
   EXPECT_EQ(cpumask_to_hex(b), "40,00000000,00000008");
 }
 
-}  // namespace
-}  // namespace cpustop
+// A mask keeps only the words up to its highest CPU; operations between masks of different
+// lengths must treat the missing words as clear.
+TEST(cpumask, masks_of_different_lengths) {
+  const unsigned top = NR_CPUS - 1;
+  cpumask hi = cpumask::of(top), lo = cpumask::of(5), none;
+  EXPECT_EQ(hi.weight(), 1u);
+  EXPECT_EQ(hi.first(), top);
+  EXPECT_EQ(hi.last(), top);
+  EXPECT_EQ(hi.next(6), top);
+  EXPECT_EQ(hi.next(top + 1), NR_CPUS);
+  EXPECT_EQ(lo.next(6), NR_CPUS);
+  EXPECT_EQ(none.first(), NR_CPUS);
+  EXPECT_EQ(none.last(), NR_CPUS);
+  EXPECT_TRUE(none.empty());
 
-namespace cpustop {
-namespace {
+  cpumask both = hi | lo;
+  EXPECT_EQ(both, lo | hi);
+  EXPECT_EQ(both.weight(), 2u);
+  EXPECT_EQ(both & lo, lo);
+  EXPECT_EQ(lo & both, lo);
+  EXPECT_EQ(both.andnot(hi), lo);
+  EXPECT_EQ(lo.andnot(hi), lo);
+  EXPECT_TRUE((hi & lo).empty());
+  EXPECT_TRUE(lo.subset_of(both));
+  EXPECT_FALSE(hi.subset_of(lo));
+  EXPECT_TRUE(none.subset_of(lo));
+  EXPECT_TRUE(both.intersects(hi));
+  EXPECT_FALSE(lo.intersects(hi));
+  EXPECT_EQ(both.first_and(hi), top);
+  EXPECT_EQ(lo.first_and(hi), NR_CPUS);
+
+  // A cleared high CPU leaves its words in use but equal to a short mask.
+  cpumask grown = lo;
+  grown.set(top);
+  grown.clear(top);
+  EXPECT_EQ(grown, lo);
+  EXPECT_EQ(lo, grown);
+  EXPECT_FALSE(grown.test(top));
+  grown.clear_all();
+  EXPECT_EQ(grown, none);
+
+  // Beyond NR_CPUS nothing is set or found.
+  cpumask m = lo;
+  m.set(NR_CPUS);
+  m.set(~0u);
+  EXPECT_EQ(m, lo);
+  EXPECT_FALSE(m.test(NR_CPUS));
+  EXPECT_FALSE(m.test(~0u));
+  EXPECT_FALSE(cpumask_test_cpu(-1, &m));
+
+  EXPECT_EQ(cpumask::first_n(0), none);
+  EXPECT_EQ(cpumask::first_n(65).weight(), 65u);
+  EXPECT_EQ(cpumask::first_n(65).last(), 64u);
+  EXPECT_EQ(cpumask::first_n(NR_CPUS + 5).weight(), NR_CPUS);
+  EXPECT_EQ(cpumask::first_n(64).next(63), 63u);
+  EXPECT_EQ(cpumask::first_n(64).next(64), NR_CPUS);
+
+  unsigned seen = 0, sum = 0;
+  for (unsigned c : cpumask::first_n(NR_CPUS)) {
+    seen++;
+    sum += c;
+  }
+  EXPECT_EQ(seen, NR_CPUS);
+  EXPECT_EQ(sum, NR_CPUS * (NR_CPUS - 1) / 2);
+}
+
+TEST(atomic_cpumask, set_clear_load_and_store) {
+  const unsigned top = NR_CPUS - 1;
+  atomic_cpumask a;
+  EXPECT_TRUE(a.load().empty());
+  EXPECT_EQ(a.first(), NR_CPUS);
+  a.set(3);
+  a.set(top);
+  a.set(NR_CPUS);  // ignored
+  EXPECT_TRUE(a.test(3));
+  EXPECT_TRUE(a.test(static_cast<int>(top)));
+  EXPECT_FALSE(a.test(4));
+  EXPECT_FALSE(a.test(-1));
+  EXPECT_FALSE(a.test(static_cast<int>(NR_CPUS)));
+  EXPECT_EQ(a.weight(), 2u);
+  EXPECT_EQ(a.first(), 3u);
+  cpumask want = cpumask::of(3);
+  want.set(top);
+  EXPECT_EQ(a.load(), want);
+  a.clear(3);
+  EXPECT_EQ(a.first(), top);
+  EXPECT_EQ(a.load(), cpumask::of(top));
+  // store() of a short mask clears the words the long one used.
+  a.store(cpumask::first_n(2));
+  EXPECT_EQ(a.load(), cpumask::first_n(2));
+  EXPECT_FALSE(a.test(static_cast<int>(top)));
+  EXPECT_EQ(a.weight(), 2u);
+  a.store({});
+  EXPECT_TRUE(a.load().empty());
+  EXPECT_EQ(a.weight(), 0u);
+}
 
 // The letters of the kernel's task_state_index()/task_index_to_char(), for ps and sched_switch.
 TEST(task_state, letters_are_the_kernels) {

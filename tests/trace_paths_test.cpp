@@ -65,10 +65,12 @@ std::vector<std::string> normalised(const std::vector<trace_record>& records,
     }
     fields += r.fields.substr(last);
     fields = std::regex_replace(fields, caller, "caller=<code>");
-    std::string comm = r.cpu < 0 ? std::string("(outside)") : r.comm;
-    if (r.cpu >= 0 && comm != "<idle>" && !scenario.count(comm)) return {};
-    out.emplace_back(r.cpu,
-                     fmt::format("[{}] {} {} {}: {}", r.cpu, comm, r.flags, r.event, fields));
+    // The ring of threads outside the CPUs (CPU nr_cpu_ids()), written [-1].
+    bool outside = r.cpu >= static_cast<int>(nr_cpu_ids());
+    int cpu = outside ? -1 : r.cpu;
+    std::string comm = outside ? std::string("(outside)") : r.comm;
+    if (!outside && comm != "<idle>" && !scenario.count(comm)) return {};
+    out.emplace_back(cpu, fmt::format("[{}] {} {} {}: {}", cpu, comm, r.flags, r.event, fields));
   }
   std::stable_sort(out.begin(), out.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -233,7 +235,7 @@ TEST_F(trace_paths, a_yield_between_two_tasks) {
 [0] yield-a d..2. sched_switch: prev_comm=yield-a prev_pid=<yield-a> prev_prio=120 prev_state=R ==> next_comm=yield-b next_pid=<yield-b> next_prio=120
 [0] yield-b d..2. sched_switch: prev_comm=yield-b prev_pid=<yield-b> prev_prio=120 prev_state=R ==> next_comm=yield-a next_pid=<yield-a> next_prio=120
 [0] yield-a d..2. sched_switch: prev_comm=yield-a prev_pid=<yield-a> prev_prio=120 prev_state=R ==> next_comm=yield-b next_pid=<yield-b> next_prio=120
-[0] yield-b ..... sched_process_exit: comm=yield-b pid=<yield-b> prio=120
+[0] yield-b ..... sched_process_exit: comm=yield-b pid=<yield-b> prio=120 group_dead=true
 [0] yield-b d..2. sched_switch: prev_comm=yield-b prev_pid=<yield-b> prev_prio=120 prev_state=X ==> next_comm=yield-a next_pid=<yield-a> next_prio=120
 )");
 }
@@ -245,7 +247,7 @@ TEST_F(trace_paths, a_spawn_and_join) {
       R"([0] parent ..... sched_process_fork: comm=parent pid=<parent> child_comm=child child_pid=<child>
 [0] parent d..2. sched_wakeup_new: comm=child pid=<child> prio=120 target_cpu=000
 [0] parent d..2. sched_switch: prev_comm=parent prev_pid=<parent> prev_prio=120 prev_state=D ==> next_comm=child next_pid=<child> next_prio=120
-[0] child ..... sched_process_exit: comm=child pid=<child> prio=120
+[0] child ..... sched_process_exit: comm=child pid=<child> prio=120 group_dead=true
 [0] child d..4. sched_waking: comm=parent pid=<parent> prio=120 target_cpu=000
 [0] child dN.5. sched_wakeup: comm=parent pid=<parent> prio=120 target_cpu=000
 [0] child d..2. sched_switch: prev_comm=child prev_pid=<child> prev_prio=120 prev_state=X ==> next_comm=parent next_pid=<parent> next_prio=120

@@ -1,9 +1,14 @@
-// struct cpumask: a fixed-size bitmap of logical CPUs with the kernel's helper names.
-// Masks are values (32 bytes); nothing here allocates. CPUs at or beyond nr_cpu_ids() may be
-// set in a mask but never count as possible, online or active.
+// struct cpumask: a bitmap of logical CPUs with the kernel's helper names.
+//
+// A mask has room for NR_CPUS bits but touches only the 64-bit words below its highest set CPU:
+// it keeps the number of words in use, and every bit beyond them is clear. Copies, weights,
+// iteration and the set operations therefore cost what the boot's CPU count costs (the kernel
+// gets the same from nr_cpumask_bits), not NR_CPUS. Masks are values; nothing here allocates.
+// CPUs at or beyond nr_cpu_ids() may be set in a mask but never count as possible, online or
+// active; CPUs at or beyond NR_CPUS are ignored.
 #pragma once
 
-#include <array>
+#include <algorithm>
 #include <bit>
 #include <cstdint>
 #include <string>
@@ -12,11 +17,18 @@
 namespace cpustop {
 
 // Largest number of logical CPUs a boot may ask for (the kernel's CONFIG_NR_CPUS).
-inline constexpr unsigned NR_CPUS = 256;
+inline constexpr unsigned NR_CPUS = 4096;
 
 class cpumask {
  public:
-  constexpr cpumask() = default;
+  constexpr cpumask() {}  // empty: no word in use, so nothing to clear
+  constexpr cpumask(const cpumask& o) : nw_(o.nw_) { copy_words(o); }
+  constexpr cpumask& operator=(const cpumask& o) {
+    nw_ = o.nw_;
+    copy_words(o);
+    return *this;
+  }
+
   static constexpr cpumask of(unsigned cpu) {
     cpumask m;
     m.set(cpu);
@@ -25,60 +37,98 @@ class cpumask {
   // CPUs [0, n).
   static constexpr cpumask first_n(unsigned n) {
     cpumask m;
-    for (unsigned c = 0; c < n && c < NR_CPUS; c++) m.set(c);
+    n = std::min(n, NR_CPUS);
+    for (; m.nw_ < n / 64; m.nw_++) m.bits_[m.nw_] = ~std::uint64_t{0};
+    if (n % 64) m.bits_[m.nw_++] = (std::uint64_t{1} << (n % 64)) - 1;
     return m;
   }
 
   constexpr void set(unsigned cpu) {
-    if (cpu < NR_CPUS) bits_[cpu / 64] |= bit(cpu);
+    if (cpu >= NR_CPUS) return;
+    if (cpu / 64 >= words()) grow(cpu / 64 + 1);
+    bits_[cpu / 64] |= bit(cpu);
   }
   constexpr void clear(unsigned cpu) {
-    if (cpu < NR_CPUS) bits_[cpu / 64] &= ~bit(cpu);
+    if (cpu < NR_CPUS && cpu / 64 < words()) bits_[cpu / 64] &= ~bit(cpu);
   }
   constexpr bool test(unsigned cpu) const {
-    return cpu < NR_CPUS && (bits_[cpu / 64] & bit(cpu)) != 0;
+    return cpu < NR_CPUS && cpu / 64 < words() && (bits_[cpu / 64] & bit(cpu)) != 0;
   }
-  constexpr void clear_all() { bits_ = {}; }
+  constexpr void clear_all() { nw_ = 0; }
   constexpr unsigned weight() const {
     unsigned w = 0;
-    for (auto b : bits_) w += static_cast<unsigned>(std::popcount(b));
+    for (unsigned i = 0; i < words(); i++) w += static_cast<unsigned>(std::popcount(bits_[i]));
     return w;
   }
   constexpr bool empty() const {
-    for (auto b : bits_)
-      if (b) return false;
+    for (unsigned i = 0; i < words(); i++)
+      if (bits_[i]) return false;
     return true;
   }
   // First set CPU >= from, or NR_CPUS.
   constexpr unsigned next(unsigned from) const {
-    for (unsigned w = from / 64; w < kWords; w++) {
-      std::uint64_t b = bits_[w];
-      if (w == from / 64) b &= ~std::uint64_t{0} << (from % 64);
-      if (b) return w * 64 + static_cast<unsigned>(std::countr_zero(b));
+    unsigned w = from / 64;
+    if (w >= words()) return NR_CPUS;
+    std::uint64_t b = bits_[w] & (~std::uint64_t{0} << (from % 64));
+    while (!b) {
+      if (++w >= words()) return NR_CPUS;
+      b = bits_[w];
     }
-    return NR_CPUS;
+    return w * 64 + static_cast<unsigned>(std::countr_zero(b));
   }
   constexpr unsigned first() const { return next(0); }
+  // Highest set CPU, or NR_CPUS when empty.
+  constexpr unsigned last() const {
+    for (unsigned w = words(); w-- > 0;)
+      if (bits_[w]) return w * 64 + 63 - static_cast<unsigned>(std::countl_zero(bits_[w]));
+    return NR_CPUS;
+  }
 
   constexpr cpumask operator&(const cpumask& o) const {
     cpumask r;
-    for (unsigned i = 0; i < kWords; i++) r.bits_[i] = bits_[i] & o.bits_[i];
+    r.nw_ = std::min(words(), o.words());
+    for (unsigned i = 0; i < r.words(); i++) r.bits_[i] = bits_[i] & o.bits_[i];
     return r;
   }
   constexpr cpumask operator|(const cpumask& o) const {
-    cpumask r;
-    for (unsigned i = 0; i < kWords; i++) r.bits_[i] = bits_[i] | o.bits_[i];
+    const cpumask& big = words() >= o.words() ? *this : o;
+    const cpumask& small = words() >= o.words() ? o : *this;
+    cpumask r = big;
+    for (unsigned i = 0; i < small.words(); i++) r.bits_[i] |= small.bits_[i];
     return r;
   }
   // this & ~o
   constexpr cpumask andnot(const cpumask& o) const {
-    cpumask r;
-    for (unsigned i = 0; i < kWords; i++) r.bits_[i] = bits_[i] & ~o.bits_[i];
+    cpumask r = *this;
+    for (unsigned i = 0, n = std::min(words(), o.words()); i < n; i++) r.bits_[i] &= ~o.bits_[i];
     return r;
   }
-  constexpr bool intersects(const cpumask& o) const { return !(*this & o).empty(); }
-  constexpr bool subset_of(const cpumask& o) const { return andnot(o).empty(); }
-  constexpr bool operator==(const cpumask& o) const = default;
+  constexpr bool intersects(const cpumask& o) const {
+    for (unsigned i = 0, n = std::min(words(), o.words()); i < n; i++)
+      if (bits_[i] & o.bits_[i]) return true;
+    return false;
+  }
+  constexpr bool subset_of(const cpumask& o) const {
+    for (unsigned i = 0; i < words(); i++)
+      if (bits_[i] & ~(i < o.words() ? o.bits_[i] : 0)) return false;
+    return true;
+  }
+  // First CPU set in both, or NR_CPUS.
+  constexpr unsigned first_and(const cpumask& o) const {
+    for (unsigned i = 0, n = std::min(words(), o.words()); i < n; i++)
+      if (std::uint64_t b = bits_[i] & o.bits_[i])
+        return i * 64 + static_cast<unsigned>(std::countr_zero(b));
+    return NR_CPUS;
+  }
+  constexpr bool operator==(const cpumask& o) const {
+    unsigned n = std::min(words(), o.words());
+    for (unsigned i = 0; i < n; i++)
+      if (bits_[i] != o.bits_[i]) return false;
+    const cpumask& longer = words() > n ? *this : o;
+    for (unsigned i = n; i < longer.words(); i++)
+      if (longer.bits_[i]) return false;
+    return true;
+  }
 
   struct iterator {
     const cpumask* m;
@@ -94,9 +144,24 @@ class cpumask {
   constexpr iterator end() const { return {this, NR_CPUS}; }
 
  private:
+  friend class atomic_cpumask;
   static constexpr unsigned kWords = NR_CPUS / 64;
   static constexpr std::uint64_t bit(unsigned cpu) { return std::uint64_t{1} << (cpu % 64); }
-  std::array<std::uint64_t, kWords> bits_{};
+  // nw_, with the bound the compiler cannot see (it warns of out-of-bounds reads otherwise).
+  constexpr unsigned words() const {
+    if (nw_ > kWords) __builtin_unreachable();
+    return nw_;
+  }
+  constexpr void copy_words(const cpumask& o) {
+    for (unsigned i = 0; i < words(); i++) bits_[i] = o.bits_[i];
+  }
+  constexpr void grow(unsigned nw) {
+    for (unsigned i = nw_; i < nw; i++) bits_[i] = 0;
+    nw_ = nw;
+  }
+
+  std::uint32_t nw_ = 0;        // words in use: bits_[nw_..] are never read
+  std::uint64_t bits_[kWords];  // NOLINT: left uninitialised beyond nw_ on purpose
 };
 
 // The kernel's names, for code that reads like kernel/sched.
@@ -107,7 +172,7 @@ inline void cpumask_clear_cpu(unsigned cpu, cpumask* m) {
   m->clear(cpu);
 }
 inline bool cpumask_test_cpu(int cpu, const cpumask* m) {
-  return cpu >= 0 && m->test(cpu);
+  return cpu >= 0 && m->test(static_cast<unsigned>(cpu));
 }
 inline unsigned cpumask_weight(const cpumask* m) {
   return m->weight();
@@ -133,7 +198,7 @@ inline bool cpumask_equal(const cpumask* a, const cpumask* b) {
   return *a == *b;
 }
 inline unsigned cpumask_first_and(const cpumask* a, const cpumask* b) {
-  return (*a & *b).first();
+  return a->first_and(*b);
 }
 
 #define for_each_cpu(cpu, mask) for (unsigned cpu : *(mask))

@@ -71,6 +71,17 @@ void* thread_area();
 // false natively, where the check compiles away.
 inline bool fault_injected(unsigned f);
 
+// ---- Host threads -----------------------------------------------------------------------------
+
+// The calling OS thread as the host sees it: its thread id and its name (what
+// /proc/<pid>/task/<tid>/comm shows), read once per thread. Trace events recorded by threads
+// outside the logical CPUs carry them.
+struct host_thread_id {
+  int tid = 0;
+  char comm[16] = {};
+};
+const host_thread_id& this_host_thread();
+
 // ---- Topology ----------------------------------------------------------------------------------
 
 // Where a hardware CPU sits: its core, its last-level cache and its NUMA node (ids comparable

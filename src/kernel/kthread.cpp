@@ -222,10 +222,9 @@ void kthread_parkme() {
     complete(&k->parked);
     schedule_preempt_disabled();
     preempt_enable();
-    // Woken by kthread_unpark(): leave in the TASK_RUNNING the wakeup set. The kernel sets
-    // TASK_PARKED once more before it looks at the flag, so that an unparked thread shows as
-    // parked until it gets there (for a whole slice if it is preempted there): cpu_up() would
-    // return with ps showing its threads P.
+    // Unparked: kthread_unpark() cleared the flag before its wakeup. Leave without storing
+    // TASK_PARKED again, so that a thread cpu_up() unparked is never seen parked after it
+    // returns, however long this CPU is held off between that store and the check.
     if (!(k->flags.load() & KTHREAD_SHOULD_PARK)) break;
   }
   __set_current_state(TASK_RUNNING);

@@ -145,7 +145,8 @@ void set_state(multi_stop_data* msdata, multi_stop_state newstate) {
     panic("multi_stop state %u -> %u", old, newstate);
   // Reset ack counter, then publish the state.
   msdata->thread_ack.store(static_cast<int>(msdata->num_threads), std::memory_order_relaxed);
-  // seq_cst store, then load: the Dekker pair with stop_machine_yield()'s sleepers count.
+  // seq_cst store, then load: the Dekker pair with stop_machine_yield()'s sleepers count
+  // (models/multi_cpu_stop.pml: BROKEN_SLEEPERS_READ_EARLY loses the wakeup).
   msdata->state.store(newstate, std::memory_order_seq_cst);
   if (msdata->sleepers.load(std::memory_order_seq_cst)) cond_wake(&msdata->state);
 }

@@ -144,7 +144,6 @@ struct task_struct {
   sched_entity se;
   sched_rt_entity rt;
 
-  cpumask cpus_mask;
   const cpumask* cpus_ptr = &cpus_mask;
   int nr_cpus_allowed = 0;
   // Written only by the task itself; read remotely (under rq->lock) as the kernel does.
@@ -180,6 +179,10 @@ struct task_struct {
   bool in_kernel = false;  // samples as system time while set
 
   kthread* kthread_data = nullptr;
+
+  // Last: it has room for NR_CPUS bits, but only its first words are used (as many as the boot
+  // has CPUs), so the fields above keep their cache lines.
+  cpumask cpus_mask;
 };
 
 inline thread_info* task_thread_info(task_struct* p) {

@@ -68,8 +68,7 @@ std::string cpumask_to_cpulist(const cpumask& m) {
 
 std::string cpumask_to_hex(const cpumask& m) {
   // Groups of 32 bits, most significant first, separated by commas (as in /proc/<pid>/status).
-  unsigned last = 0;
-  for (unsigned c : m) last = c;
+  unsigned last = m.empty() ? 0 : m.last();
   unsigned groups = last / 32 + 1;
   std::string s;
   static const char digits[] = "0123456789abcdef";

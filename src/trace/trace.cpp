@@ -1,424 +1,285 @@
-// Trace buffers and output. Each CPU writes its own ring under a leaf lock (uncontended except
-// against readers); threads outside cpustop share one extra ring.
-#include <algorithm>
-#include <cstdio>
-#include <cstring>
-#include <memory>
-
-#include "cpustop/trace.h"
-#include "kernel/locking/spinlock.h"
-#include "kernel/symbol.h"
-#include "kernel/task.h"
-#include "kernel/time/jiffies.h"
-#include "trace/events.h"
+// Tracing control (which events record, the rings' size) and reading back: snapshots of the
+// rings, records decoded through their event's metadata.
 #include "trace/trace.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "cpustop/sched.h"
+#include "cpustop/trace.h"
 
 namespace cpustop {
 
-std::atomic<std::uint64_t> trace_enabled_mask{0};
+std::atomic<trace_array*> global_trace{nullptr};
 
 namespace {
 
-struct entry_common {
-  u64 ts;
-  std::uint16_t type;
-  std::int16_t cpu;
-  char flags[6];
-  pid_t pid;
-  char comm[TASK_COMM_LEN];
+std::size_t buffer_size_kb = 1024;
+
+// saved_cmdlines: one slot per pid modulo the size; comm as two words, so that racing readers
+// and writers need no lock (a torn slot is repaired by the pid's next event).
+constexpr std::size_t SAVED_CMDLINES = 8192;
+struct cmdline_slot {
+  std::atomic<int> pid{0};
+  std::atomic<u64> comm[2];
 };
+cmdline_slot saved_cmdlines[SAVED_CMDLINES];
 
-struct task_fields {
-  char comm[TASK_COMM_LEN];
-  pid_t pid;
-  int prio;
-};
-
-struct trace_entry {
-  entry_common c;
-  union {
-    struct {
-      task_fields prev, next;
-      unsigned prev_state;
-      bool preempt;
-    } sw;
-    struct {
-      task_fields t;
-      int target_cpu;
-    } wake;
-    struct {
-      task_fields t;
-      int orig_cpu, dest_cpu;
-    } migrate;
-    struct {
-      task_fields parent, child;
-    } fork;
-    struct {
-      task_fields t;
-    } exit;
-    struct {
-      unsigned cpu;
-      unsigned long fn, caller;
-      int ret;
-    } stop;
-    struct {
-      unsigned cpu;
-      int state;
-      const char* name;
-      int ret;
-    } hp;
-    struct {
-      unsigned vec;
-    } softirq;
-    struct {
-      const void* work;
-      unsigned long fn;
-    } wq;
-  };
-};
-
-struct trace_buffer {
-  raw_spinlock_t lock{0, LOCK_TRACE, 0};
-  std::unique_ptr<trace_entry[]> entries;
-  u64 head = 0;
-  u64 overrun = 0;
-};
-
-struct trace_array {
-  std::size_t nr_buffers = 0;
-  std::size_t size = 0;
-  std::unique_ptr<trace_buffer[]> buffers;
-};
-
-std::size_t buffer_entries = 16384;
-std::atomic<trace_array*> global_trace{nullptr};
-
-const char* const event_names[] = {
-#define X(sys, name) #sys ":" #name,
-    CPUSTOP_TRACE_EVENTS(X)
-#undef X
-};
-
-const char* softirq_names[] = {"HI",       "TIMER",   "NET_TX", "NET_RX",  "BLOCK",
-                               "IRQ_POLL", "TASKLET", "SCHED",  "HRTIMER", "RCU"};
-
-void set_comm(char* dst, const char* src) {
-  std::size_t n = strnlen(src, TASK_COMM_LEN - 1);
-  std::memcpy(dst, src, n);
-  dst[n] = '\0';
-}
-
-void fill_task(task_fields* f, const task_struct* p) {
-  std::memcpy(f->comm, p->comm, TASK_COMM_LEN);
-  f->pid = p->pid;
-  f->prio = p->prio;
-}
-
-// Reserves the next entry of this CPU's ring with the common fields filled; the caller fills the
-// rest and calls trace_commit().
-trace_entry* trace_reserve(trace_event_id id, trace_buffer** out, unsigned long* flags) {
-  trace_array* tr = global_trace.load(std::memory_order_acquire);
-  if (!tr) return nullptr;
-  thread_info* ti = current_thread_info();
-  int preempt = ti->preempt_count;
-  int cpu = ti->cpu.load(std::memory_order_relaxed);
-  task_struct* curr = get_current();
-  char fl[6];
-  cpu_hot* h = this_cpu();
-  bool hard = preempt & HARDIRQ_MASK, soft = preempt & SOFTIRQ_MASK;
-  fl[0] = ti->irqs_off ? 'd' : '.';
-  fl[1] = h->need_resched.load(std::memory_order_relaxed) ? 'N' : '.';
-  fl[2] = hard && soft ? 'H' : hard ? 'h' : soft ? 's' : '.';
-  int depth = preempt & PREEMPT_MASK;
-  fl[3] = depth ? "0123456789abcdef"[std::min(depth, 15)] : '.';
-  int md = curr ? curr->migration_disabled.load(std::memory_order_relaxed) : 0;
-  fl[4] = md ? "0123456789abcdef"[std::min(md, 15)] : '.';
-  fl[5] = '\0';
-
-  trace_buffer* b = &tr->buffers[cpu >= 0 && static_cast<std::size_t>(cpu) < tr->nr_buffers - 1
-                                     ? cpu
-                                     : tr->nr_buffers - 1];
-  *flags = __raw_spin_lock_irqsave(&b->lock);
-  if (b->head >= tr->size) b->overrun++;
-  trace_entry* e = &b->entries[b->head++ % tr->size];
-  e->c.ts = arch::local_clock() - boot_clock;
-  e->c.type = id;
-  e->c.cpu = static_cast<std::int16_t>(cpu);
-  std::memcpy(e->c.flags, fl, sizeof(fl));
-  if (curr) {
-    e->c.pid = curr->pid;
-    set_comm(e->c.comm, is_idle_task(curr) ? "<idle>" : curr->comm);
-  } else {
-    e->c.pid = -1;
-    set_comm(e->c.comm, "<...>");
-  }
-  *out = b;
-  return e;
-}
-
-void trace_commit(trace_buffer* b, unsigned long flags) {
-  __raw_spin_unlock_irqrestore(&b->lock, flags);
-}
-
-template <class Fill>
-void record(trace_event_id id, Fill fill) {
-  trace_buffer* b;
-  unsigned long flags;
-  if (trace_entry* e = trace_reserve(id, &b, &flags)) {
-    fill(e);
-    trace_commit(b, flags);
-  }
-}
-
-char state_char(unsigned state) {
-  if (state == TASK_RUNNING) return 'R';
-  if (state & TASK_PARKED) return 'P';
-  if (state == TASK_IDLE) return 'I';
-  if (state & TASK_INTERRUPTIBLE) return 'S';
-  if (state & TASK_UNINTERRUPTIBLE) return 'D';
-  if (state & TASK_DEAD) return 'X';
-  return 'R';
-}
-
-std::string format_fields(const trace_entry& e) {
-  char buf[1024];
-  switch (e.c.type) {
-    case TE_sched_switch: {
-      const auto& s = e.sw;
-      std::snprintf(buf, sizeof(buf),
-                    "prev_comm=%s prev_pid=%d prev_prio=%d prev_state=%c%s ==> next_comm=%s "
-                    "next_pid=%d next_prio=%d",
-                    s.prev.comm, s.prev.pid, s.prev.prio, state_char(s.prev_state),
-                    s.preempt && s.prev_state == TASK_RUNNING ? "+" : "", s.next.comm, s.next.pid,
-                    s.next.prio);
-      break;
-    }
-    case TE_sched_waking:
-    case TE_sched_wakeup:
-    case TE_sched_wakeup_new:
-      std::snprintf(buf, sizeof(buf), "comm=%s pid=%d prio=%d target_cpu=%03d", e.wake.t.comm,
-                    e.wake.t.pid, e.wake.t.prio, e.wake.target_cpu);
-      break;
-    case TE_sched_migrate_task:
-      std::snprintf(buf, sizeof(buf), "comm=%s pid=%d prio=%d orig_cpu=%d dest_cpu=%d",
-                    e.migrate.t.comm, e.migrate.t.pid, e.migrate.t.prio, e.migrate.orig_cpu,
-                    e.migrate.dest_cpu);
-      break;
-    case TE_sched_process_fork:
-      std::snprintf(buf, sizeof(buf), "comm=%s pid=%d child_comm=%s child_pid=%d",
-                    e.fork.parent.comm, e.fork.parent.pid, e.fork.child.comm, e.fork.child.pid);
-      break;
-    case TE_sched_process_exit:
-      std::snprintf(buf, sizeof(buf), "comm=%s pid=%d prio=%d", e.exit.t.comm, e.exit.t.pid,
-                    e.exit.t.prio);
-      break;
-    case TE_cpu_stop_queue:
-      std::snprintf(buf, sizeof(buf), "cpu=%u fn=%s caller=%s", e.stop.cpu,
-                    symbol_name(e.stop.fn).c_str(), symbol_name(e.stop.caller).c_str());
-      break;
-    case TE_cpu_stop_start:
-      std::snprintf(buf, sizeof(buf), "fn=%s", symbol_name(e.stop.fn).c_str());
-      break;
-    case TE_cpu_stop_finish:
-      std::snprintf(buf, sizeof(buf), "fn=%s ret=%d", symbol_name(e.stop.fn).c_str(), e.stop.ret);
-      break;
-    case TE_cpuhp_enter:
-      std::snprintf(buf, sizeof(buf), "cpu: %04u target: %3d step: %3d (%s)", e.hp.cpu, e.hp.state,
-                    e.hp.state, e.hp.name ? e.hp.name : "");
-      break;
-    case TE_cpuhp_exit:
-      std::snprintf(buf, sizeof(buf), "cpu: %04u  state: %3d step: %3d ret: %d", e.hp.cpu,
-                    e.hp.state, e.hp.state, e.hp.ret);
-      break;
-    case TE_softirq_raise:
-    case TE_softirq_entry:
-    case TE_softirq_exit:
-      std::snprintf(buf, sizeof(buf), "vec=%u [action=%s]", e.softirq.vec,
-                    e.softirq.vec < std::size(softirq_names) ? softirq_names[e.softirq.vec] : "?");
-      break;
-    case TE_workqueue_execute_start:
-    case TE_workqueue_execute_end:
-      std::snprintf(buf, sizeof(buf), "work struct %p: function %s", e.wq.work,
-                    symbol_name(e.wq.fn).c_str());
-      break;
-    default:
-      buf[0] = '\0';
-  }
-  return buf;
+bool name_matches(std::string_view pattern, const trace_event_call* c) {
+  std::string full = std::string(c->system) + ":" + c->name;
+  if (pattern == "all" || pattern == full || pattern == c->name) return true;
+  return pattern.size() > 2 && pattern.substr(pattern.size() - 2) == ":*" &&
+         pattern.substr(0, pattern.size() - 2) == c->system;
 }
 
 }  // namespace
 
-// ---- Tracepoints -------------------------------------------------------------------------------
-
-void __trace_sched_switch(bool preempt, task_struct* prev, task_struct* next, unsigned prev_state) {
-  record(TE_sched_switch, [&](trace_entry* e) {
-    fill_task(&e->sw.prev, prev);
-    fill_task(&e->sw.next, next);
-    e->sw.prev_state = prev_state;
-    e->sw.preempt = preempt;
-  });
+const trace_event_call* trace_event_by_type(std::uint16_t type) {
+  auto list = trace_event_list();
+  if (type < TRACE_EVENT_TYPE_BASE || type - TRACE_EVENT_TYPE_BASE >= static_cast<int>(list.size()))
+    return nullptr;
+  return list[type - TRACE_EVENT_TYPE_BASE];
 }
 
-void __trace_sched_wakeup(trace_event_id id, task_struct* p) {
-  record(id, [&](trace_entry* e) {
-    fill_task(&e->wake.t, p);
-    e->wake.target_cpu = task_cpu(p);
-  });
+void trace_save_cmdline(int pid, const char* comm) {
+  if (pid <= 0) return;
+  u64 c[2] = {0, 0};
+  std::memcpy(c, comm, strnlen(comm, TASK_COMM_LEN - 1));
+  cmdline_slot& s = saved_cmdlines[static_cast<unsigned>(pid) % SAVED_CMDLINES];
+  if (s.pid.load(std::memory_order_relaxed) == pid &&
+      s.comm[0].load(std::memory_order_relaxed) == c[0] &&
+      s.comm[1].load(std::memory_order_relaxed) == c[1])
+    return;
+  s.comm[0].store(c[0], std::memory_order_relaxed);
+  s.comm[1].store(c[1], std::memory_order_relaxed);
+  s.pid.store(pid, std::memory_order_relaxed);
 }
 
-void __trace_sched_migrate_task(task_struct* p, int dest_cpu) {
-  record(TE_sched_migrate_task, [&](trace_entry* e) {
-    fill_task(&e->migrate.t, p);
-    e->migrate.orig_cpu = task_cpu(p);
-    e->migrate.dest_cpu = dest_cpu;
-  });
-}
-
-void __trace_sched_process_fork(task_struct* parent, task_struct* child) {
-  record(TE_sched_process_fork, [&](trace_entry* e) {
-    if (parent) {
-      fill_task(&e->fork.parent, parent);
-    } else {
-      set_comm(e->fork.parent.comm, "<...>");
-      e->fork.parent.pid = -1;
-    }
-    fill_task(&e->fork.child, child);
-  });
-}
-
-void __trace_sched_process_exit(task_struct* p) {
-  record(TE_sched_process_exit, [&](trace_entry* e) { fill_task(&e->exit.t, p); });
-}
-
-void __trace_cpu_stop(trace_event_id id, unsigned cpu, unsigned long fn, unsigned long caller,
-                      int ret) {
-  record(id, [&](trace_entry* e) { e->stop = {cpu, fn, caller, ret}; });
-}
-
-void __trace_cpuhp(trace_event_id id, unsigned cpu, int state, const char* name, int ret) {
-  record(id, [&](trace_entry* e) { e->hp = {cpu, state, name, ret}; });
-}
-
-void __trace_softirq(trace_event_id id, unsigned vec) {
-  record(id, [&](trace_entry* e) { e->softirq.vec = vec; });
-}
-
-void __trace_workqueue(trace_event_id id, const void* work, unsigned long fn) {
-  record(id, [&](trace_entry* e) { e->wq = {work, fn}; });
-}
-
-// ---- Control and output
-// ----------------------------------------------------------------------------
+// ---- Control ---------------------------------------------------------------------------------
 
 void trace_boot_init(unsigned nr_cpus) {
   auto* tr = new trace_array;
-  tr->nr_buffers = nr_cpus + 1;
-  tr->size = buffer_entries;
-  tr->buffers = std::make_unique<trace_buffer[]>(tr->nr_buffers);
-  for (std::size_t i = 0; i < tr->nr_buffers; i++)
-    tr->buffers[i].entries = std::make_unique<trace_entry[]>(tr->size);
+  tr->nr_cpus = nr_cpus;
+  std::size_t pages = buffer_size_kb * 1024 / BUF_PAGE_SIZE;
+  for (unsigned i = 0; i <= nr_cpus; i++)
+    tr->rings.push_back(std::make_unique<ring_buffer_per_cpu>(pages, i == nr_cpus));
+  tr->cmdline_pid = std::make_unique<int[]>(nr_cpus + 1);
   delete global_trace.exchange(tr, std::memory_order_acq_rel);
 }
 
 void trace_boot_exit() {}
 
 std::vector<std::string> trace_event_names() {
-  return {std::begin(event_names), std::end(event_names)};
+  std::vector<std::string> out;
+  for (const trace_event_call* c : trace_event_list())
+    out.push_back(std::string(c->system) + ":" + c->name);
+  return out;
 }
 
 int trace_event_enable(std::string_view name, bool on) {
-  std::uint64_t bits = 0;
-  for (int i = 0; i < NR_TRACE_EVENTS; i++) {
-    std::string_view full = event_names[i];
-    std::string_view sys = full.substr(0, full.find(':'));
-    std::string_view ev = full.substr(full.find(':') + 1);
-    if (name == "all" || name == full || name == ev ||
-        (name.size() > 2 && name.substr(name.size() - 2) == ":*" &&
-         name.substr(0, name.size() - 2) == sys))
-      bits |= std::uint64_t{1} << i;
+  bool found = false;
+  for (const trace_event_call* c : trace_event_list()) {
+    if (!name_matches(name, c)) continue;
+    found = true;
+    if (on)
+      c->key->fetch_or(TRACEPOINT_RING, std::memory_order_acq_rel);
+    else
+      c->key->fetch_and(~TRACEPOINT_RING, std::memory_order_acq_rel);
   }
-  if (!bits) return -ENOENT;
-  if (on)
-    trace_enabled_mask.fetch_or(bits, std::memory_order_acq_rel);
-  else
-    trace_enabled_mask.fetch_and(~bits, std::memory_order_acq_rel);
-  return 0;
+  return found ? 0 : -ENOENT;
 }
 
 bool trace_event_enabled(std::string_view name) {
-  for (int i = 0; i < NR_TRACE_EVENTS; i++) {
-    std::string_view full = event_names[i];
-    if (name == full || name == full.substr(full.find(':') + 1))
-      return (trace_enabled_mask.load() >> i) & 1;
-  }
+  for (const trace_event_call* c : trace_event_list())
+    if (name != "all" && name_matches(name, c))
+      return c->key->load(std::memory_order_relaxed) & TRACEPOINT_RING;
   return false;
 }
 
-void trace_set_buffer_entries(std::size_t entries) {
-  buffer_entries = std::max<std::size_t>(entries, 16);
+void trace_set_buffer_size_kb(std::size_t kb) {
+  buffer_size_kb = std::max<std::size_t>(kb, 2 * BUF_PAGE_SIZE / 1024);
 }
 
 void trace_clear() {
   trace_array* tr = global_trace.load(std::memory_order_acquire);
   if (!tr) return;
-  for (std::size_t i = 0; i < tr->nr_buffers; i++) {
-    spin_irqsave_guard g(&tr->buffers[i].lock);
-    tr->buffers[i].head = 0;
-    tr->buffers[i].overrun = 0;
+  for (auto& r : tr->rings) r->clear();
+}
+
+std::vector<trace_cpu_stat> trace_stats() {
+  std::vector<trace_cpu_stat> out;
+  trace_array* tr = global_trace.load(std::memory_order_acquire);
+  if (!tr) return out;
+  for (unsigned i = 0; i < tr->rings.size(); i++) {
+    ring_buffer_stats st;
+    tr->rings[i]->read_pages(&st);
+    out.push_back({i, st.entries, st.overrun, st.written});
   }
+  return out;
 }
 
 std::uint64_t trace_overruns() {
-  trace_array* tr = global_trace.load(std::memory_order_acquire);
   std::uint64_t n = 0;
-  if (!tr) return 0;
-  for (std::size_t i = 0; i < tr->nr_buffers; i++) {
-    spin_irqsave_guard g(&tr->buffers[i].lock);
-    n += tr->buffers[i].overrun;
-  }
+  for (const trace_cpu_stat& s : trace_stats()) n += s.overrun;
   return n;
 }
 
-std::vector<trace_record> trace_records() {
-  std::vector<trace_entry> raw;
+// ---- Reading ---------------------------------------------------------------------------------
+
+const trace_event_field* trace_find_field(const trace_event_call* call, std::string_view name) {
+  for (const trace_event_field& f : call->fields)
+    if (name == f.name) return &f;
+  return nullptr;
+}
+
+long long trace_field_number(const trace_event_field& f, const void* rec) {
+  const auto* p = static_cast<const unsigned char*>(rec) + f.offset;
+  unsigned long long u = 0;
+  std::memcpy(&u, p, std::min<std::size_t>(f.size, sizeof(u)));
+  if (f.is_signed && f.size < 8) {
+    unsigned shift = 64 - 8 * f.size;
+    return static_cast<long long>(u << shift) >> shift;
+  }
+  return static_cast<long long>(u);
+}
+
+std::string trace_field_string(const trace_event_field& f, const void* rec) {
+  const auto* base = static_cast<const char*>(rec);
+  if (f.kind == trace_field_kind::array) return {base + f.offset, strnlen(base + f.offset, f.size)};
+  if (f.kind == trace_field_kind::data_loc) {
+    u32 loc;
+    std::memcpy(&loc, base + f.offset, 4);
+    return {base + (loc & 0xffff), strnlen(base + (loc & 0xffff), loc >> 16)};
+  }
+  return std::to_string(trace_field_number(f, rec));
+}
+
+std::string trace_field_text(const trace_event_field& f, const void* rec) {
+  if (f.kind == trace_field_kind::number && std::strchr(f.type, '*'))
+    return trace_sym_name(static_cast<unsigned long>(trace_field_number(f, rec)));
+  return trace_field_string(f, rec);
+}
+
+trace_snapshot trace_take_snapshot() {
+  trace_snapshot s;
   trace_array* tr = global_trace.load(std::memory_order_acquire);
-  if (!tr) return {};
-  for (std::size_t i = 0; i < tr->nr_buffers; i++) {
-    trace_buffer* b = &tr->buffers[i];
-    spin_irqsave_guard g(&b->lock);
-    u64 first = b->head > tr->size ? b->head - tr->size : 0;
-    for (u64 n = first; n < b->head; n++) raw.push_back(b->entries[n % tr->size]);
+  if (!tr) return s;
+  s.nr_cpus = tr->nr_cpus;
+  for (auto& r : tr->rings) {
+    trace_cpu_pages cp;
+    cp.pages = r->read_pages(&cp.stats);
+    s.cpus.push_back(std::move(cp));
   }
-  std::stable_sort(raw.begin(), raw.end(),
-                   [](const trace_entry& a, const trace_entry& b) { return a.c.ts < b.c.ts; });
-  std::vector<trace_record> out;
-  out.reserve(raw.size());
-  for (const trace_entry& e : raw) {
-    std::string_view full = event_names[e.c.type];
-    out.push_back({e.c.ts, e.c.cpu, e.c.pid,
-                   std::string(e.c.comm, strnlen(e.c.comm, TASK_COMM_LEN)), e.c.flags,
-                   std::string(full.substr(full.find(':') + 1)), format_fields(e)});
+  for (const cmdline_slot& slot : saved_cmdlines) {
+    int pid = slot.pid.load(std::memory_order_relaxed);
+    if (pid <= 0) continue;
+    u64 c[2] = {slot.comm[0].load(std::memory_order_relaxed),
+                slot.comm[1].load(std::memory_order_relaxed)};
+    const auto* comm = reinterpret_cast<const char*>(c);
+    s.comms[pid] = std::string(comm, strnlen(comm, sizeof(c)));
   }
+  // Pids the table lost to a collision are named by the comm fields of the records (comm and
+  // pid, prev_comm and prev_pid, ...).
+  using comm_pid = std::pair<const trace_event_field*, const trace_event_field*>;
+  std::vector<std::vector<comm_pid>> pairs;
+  for (const trace_event_call* c : trace_event_list()) {
+    pairs.emplace_back();
+    for (const trace_event_field& f : c->fields) {
+      std::string_view name = f.name;
+      if (f.kind == trace_field_kind::number || !name.ends_with("comm")) continue;
+      std::string pid_name = std::string(name.substr(0, name.size() - 4)) + "pid";
+      if (const trace_event_field* pf = trace_find_field(c, pid_name))
+        pairs.back().push_back({&f, pf});
+    }
+  }
+  trace_snapshot_for_each(s, [&](const trace_event_call* c, const trace_entry* ent) {
+    for (const auto& [cf, pf] : pairs[c->id - TRACE_EVENT_TYPE_BASE]) {
+      int pid = static_cast<int>(trace_field_number(*pf, ent));
+      if (pid > 0 && !s.comms.count(pid)) s.comms.emplace(pid, trace_field_string(*cf, ent));
+    }
+  });
+  return s;
+}
+
+std::vector<trace_event_ref> trace_snapshot_events(const trace_snapshot& s) {
+  std::vector<trace_event_ref> out;
+  for (unsigned cpu = 0; cpu < s.cpus.size(); cpu++) {
+    for (const buffer_data_page& pg : s.cpus[cpu].pages) {
+      u64 lost = 0;
+      if (pg.commit & RB_MISSED_EVENTS) {
+        u32 size = static_cast<u32>(pg.commit & RB_COMMIT_MASK);
+        lost = ~0ull;
+        if (pg.commit & RB_MISSED_STORED) std::memcpy(&lost, pg.data + size, sizeof(lost));
+      }
+      ring_buffer_page_for_each(pg, [&](const ring_buffer_event_view& ev) {
+        if (ev.len < sizeof(trace_entry)) return;
+        const auto* ent = static_cast<const trace_entry*>(ev.data);
+        out.push_back({ev.ts, cpu, ent, ev.len, trace_event_by_type(ent->type), lost});
+        lost = 0;
+      });
+    }
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const trace_event_ref& a, const trace_event_ref& b) { return a.ts < b.ts; });
   return out;
 }
 
-std::string trace_text() {
-  std::string out =
-      "# tracer: nop\n"
-      "#\n"
-      "#           TASK-PID     CPU#  |||||  TIMESTAMP  FUNCTION\n"
-      "#              | |         |   |||||     |         |\n";
-  char line[1536];
-  for (const trace_record& r : trace_records()) {
-    std::snprintf(line, sizeof(line), "%16s-%-7d [%03d] %s %5llu.%06llu: %s: %s\n", r.comm.c_str(),
-                  r.pid, r.cpu, r.flags.c_str(),
-                  static_cast<unsigned long long>(r.ts_ns / 1000000000),
-                  static_cast<unsigned long long>((r.ts_ns % 1000000000) / 1000), r.event.c_str(),
-                  r.fields.c_str());
-    out += line;
-  }
+std::string trace_event_output(const trace_event_ref& r) {
+  if (!r.call) return "[UNKNOWN TYPE " + std::to_string(r.ent->type) + "]";
+  trace_seq s;
+  r.call->output(&s, r.ent);
+  return s.buf;
+}
+
+std::string trace_lat_flags(const trace_entry* e) {
+  bool hard = e->flags & TRACE_FLAG_HARDIRQ, soft = e->flags & TRACE_FLAG_SOFTIRQ;
+  const char* hex = "0123456789abcdef";
+  std::string f(5, '.');
+  if (e->flags & TRACE_FLAG_IRQS_OFF) f[0] = 'd';
+  if (e->flags & TRACE_FLAG_NEED_RESCHED) f[1] = 'N';
+  f[2] = hard && soft ? 'H' : hard ? 'h' : soft ? 's' : '.';
+  if (e->preempt_count & 0xf) f[3] = hex[e->preempt_count & 0xf];
+  if (e->preempt_count >> 4) f[4] = hex[e->preempt_count >> 4];
+  return f;
+}
+
+std::string trace_comm_of(const trace_snapshot& s, int pid) {
+  if (pid == 0) return "<idle>";
+  auto it = s.comms.find(pid);
+  return it != s.comms.end() ? it->second : "<...>";
+}
+
+std::vector<trace_record> trace_records() {
+  trace_snapshot s = trace_take_snapshot();
+  std::vector<trace_record> out;
+  for (const trace_event_ref& r : trace_snapshot_events(s))
+    out.push_back({r.ts, static_cast<int>(r.cpu), r.ent->pid, trace_comm_of(s, r.ent->pid),
+                   trace_lat_flags(r.ent), r.call ? r.call->name : "?", trace_event_output(r)});
   return out;
+}
+
+trace_format trace_format_of(std::string_view path) {
+  if (path.ends_with(".dat")) return trace_format::dat;
+  if (path.ends_with(".json")) return trace_format::json;
+  return trace_format::text;
+}
+
+std::string trace_export(trace_format fmt) {
+  trace_snapshot s = trace_take_snapshot();
+  switch (fmt) {
+    case trace_format::dat:
+      return trace_export_dat(s);
+    case trace_format::json:
+      return trace_export_json(s);
+    case trace_format::text:
+      break;
+  }
+  return trace_export_text(s);
+}
+
+std::string trace_text() {
+  return trace_export(trace_format::text);
 }
 
 }  // namespace cpustop

@@ -1,6 +1,9 @@
 #include <fmt/core.h>
 
+#include <iostream>
+
 #include "commands.h"
+#include "trace_cmd.h"
 
 namespace cpustop::tool {
 
@@ -18,6 +21,7 @@ boot_params boot_options::params() const {
 }
 
 int cmd_boot(const boot_options& opts) {
+  trace_file_start(opts.trace_files);
   int err = boot(opts.params());
   if (err) {
     fmt::print(stderr, "cpustop: boot failed: {}\n", err);
@@ -25,7 +29,7 @@ int cmd_boot(const boot_options& opts) {
   }
   int s = shutdown();
   fmt::print("{}", dmesg());
-  return s ? 1 : 0;
+  return trace_file_write(opts.trace_files, std::cerr) | (s ? 1 : 0);
 }
 
 }  // namespace cpustop::tool

@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "cpustop/boot.h"
 
@@ -19,11 +20,13 @@ struct boot_options {
   unsigned hz = 1000;
   std::string stop_init = "linux";
   std::string topology;
+  std::vector<std::string>
+      trace_files;  // --trace FILE: every event, in the format its extension names
   boot_params params() const;
 };
 
 int cmd_boot(const boot_options& opts);
-int cmd_demo(const boot_options& opts, const std::string& trace_file);
+int cmd_demo(const boot_options& opts);
 
 // A subcommand that registers its own options; run() after parsing, if it was given.
 struct subcommand {

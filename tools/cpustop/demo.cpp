@@ -5,13 +5,13 @@
 #include <cstdint>
 
 #include <cstring>
-#include <fstream>
 #include <iostream>
 #include <sstream>
 #include <thread>
 
 #include "cpustop/cpustop.h"
 #include "shell.h"
+#include "trace_cmd.h"
 
 namespace cpustop::tool {
 
@@ -116,13 +116,14 @@ void diagnose(unsigned ncpus) {
 
 }  // namespace
 
-int cmd_demo(const boot_options& opts, const std::string& trace_file) {
+int cmd_demo(const boot_options& opts) {
   boot_params params = opts.params();
   fmt::print(
       "cpustop demo: the Linux kernel's migration/N threads and stop_machine, in user space\n");
   trace_event_enable("sched:*");
   trace_event_enable("stop:*");
   trace_event_enable("cpuhp:*");
+  trace_file_start(opts.trace_files);
   if (int err = boot(params)) {
     fmt::print(stderr, "cpustop: boot failed: {}\n", std::strerror(-err));
     return 1;
@@ -212,11 +213,8 @@ int cmd_demo(const boot_options& opts, const std::string& trace_file) {
     sh.kill_all();
   }
   trace_event_enable("all", false);
-  if (!trace_file.empty()) {
-    std::ofstream out(trace_file);
-    out << trace_text();
-    fmt::print("\nThe whole trace is in {}\n", trace_file);
-  }
+  if (trace_file_write(opts.trace_files, std::cerr)) status = 1;
+  for (const std::string& f : opts.trace_files) fmt::print("\nThe whole trace is in {}\n", f);
   if (int err = shutdown()) {
     fmt::print(stderr, "cpustop: shutdown failed: {}\n", std::strerror(-err));
     return 1;

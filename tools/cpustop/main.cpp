@@ -1,6 +1,7 @@
 // cpustop: the command-line program.
 //
 //   cpustop demo [--cpus N] [--preempt M] [--idle M] [--trace FILE]   the headline demo
+//   (--trace FILE for demo, boot and shell: .dat trace.dat, .json JSON, else ftrace text)
 //   cpustop boot [--cpus N] [...]                                    boot, print dmesg, halt
 //   cpustop shell [--cpus N] [-c 'cmd; cmd']                         taskset, chrt, ps, ...
 //   cpustop bench NAME[,NAME]|all|list [--report DIR]                benchmarks (BENCH lines)
@@ -27,6 +28,9 @@ int main(int argc, char** argv) {
     sub->add_option("--stop-init", opts.stop_init, "linux or lego")
         ->check(CLI::IsMember({"linux", "lego"}));
     sub->add_option("--topology", opts.topology, "declared topology, e.g. smt=2,llc=4,numa=1");
+    sub->add_option("--trace", opts.trace_files,
+                    "record every event into FILE: .dat trace.dat, .json JSON, else ftrace text "
+                    "(may be given more than once)");
   };
 
   auto* boot_cmd = app.add_subcommand("boot", "boot, print the kernel log and halt");
@@ -34,8 +38,6 @@ int main(int argc, char** argv) {
 
   auto* demo_cmd = app.add_subcommand("demo", "the headline demo: migration/N at work");
   add_boot_options(demo_cmd);
-  std::string trace_file;
-  demo_cmd->add_option("--trace", trace_file, "write the whole trace as ftrace text to FILE");
 
   auto* shell_cmd = app.add_subcommand(
       "shell", "boot, then run taskset/chrt/ps/cat/echo/... commands from stdin or -c");
@@ -54,7 +56,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   if (*boot_cmd) return cpustop::tool::cmd_boot(opts);
-  if (*demo_cmd) return cpustop::tool::cmd_demo(opts, trace_file);
+  if (*demo_cmd) return cpustop::tool::cmd_demo(opts);
   if (*shell_cmd) return cpustop::tool::cmd_shell(opts, script);
   if (*sim_cmd.app) return sim_cmd.run();
   if (*bench_cmd) return cpustop::bench::run_command(bench_name, report_dir);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cpustop/cpustop.h"
+#include "trace_cmd.h"
 
 namespace cpustop::tool {
 
@@ -140,14 +141,18 @@ int shell::run(const std::vector<std::string>& a) {
     std::this_thread::sleep_for(std::chrono::milliseconds(ms));
     return 0;
   }
-  if (cmd == "trace") return trace_cmd(a);
+  if (cmd == "trace")
+    return trace_command(a, out_, err_,
+                         [this](const std::vector<std::string>& v) { return run(v); });
   if (cmd == "help") {
     out_ << "commands: ps [-e] | spawn NAME [-c LIST] [--policy P] [--prio N] [--nice N] | kill "
             "PID\n"
             "          taskset [-p] [-c] [MASK|LIST] PID | chrt -p [-f|-r|-o|-b|-i] [PRIO] PID\n"
             "          cat /proc/stat | cat /proc/PID/stat | cat /proc/PID/status | dmesg\n"
             "          echo 0|1 > /sys/devices/system/cpu/cpuN/online | stop_machine\n"
-            "          trace on [EVENT] | trace off | trace show | trace clear | sleep MS\n";
+            "          trace on [EVENT] | trace off | trace show | trace clear | trace list\n"
+            "          trace record [-e EVENT ...] [-o FILE] [CMD ...] | trace stop | trace stat\n"
+            "          trace report [FILE] | sleep MS\n";
     return 0;
   }
   err_ << "cpustop: " << cmd << ": command not found\n";
@@ -427,24 +432,8 @@ int shell::stop_machine_cmd() {
   return 0;
 }
 
-int shell::trace_cmd(const std::vector<std::string>& a) {
-  std::string sub = a.size() > 1 ? a[1] : "show";
-  if (sub == "on") {
-    std::string ev = a.size() > 2 ? a[2] : "all";
-    if (trace_event_enable(ev) != 0) {
-      err_ << "trace: unknown event: " << ev << "\n";
-      return 1;
-    }
-    return 0;
-  }
-  if (sub == "off") return trace_event_enable("all", false), 0;
-  if (sub == "clear") return trace_clear(), 0;
-  if (sub == "show") return out_ << trace_text(), 0;
-  err_ << "trace: unknown subcommand: " << sub << "\n";
-  return 1;
-}
-
 int cmd_shell(const boot_options& opts, const std::string& script) {
+  trace_file_start(opts.trace_files);
   if (int err = boot(opts.params())) {
     fmt::print(stderr, "cpustop: boot failed: {}\n", std::strerror(-err));
     return 1;
@@ -468,7 +457,7 @@ int cmd_shell(const boot_options& opts, const std::string& script) {
     fmt::print(stderr, "cpustop: shutdown failed: {}\n", std::strerror(-err));
     return 1;
   }
-  return status;
+  return trace_file_write(opts.trace_files, std::cerr) | status;
 }
 
 }  // namespace cpustop::tool

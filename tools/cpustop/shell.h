@@ -34,7 +34,6 @@ class shell {
   int cat(const std::vector<std::string>& a);
   int echo(const std::vector<std::string>& a);
   int stop_machine_cmd();
-  int trace_cmd(const std::vector<std::string>& a);
 
   std::ostream& out_;
   std::ostream& err_;

@@ -561,6 +561,7 @@ void sched_init() {
     rq* rq = cpu_rq(static_cast<int>(cpu));
     raw_spin_lock_init(&rq->__lock, LOCK_RQ, static_cast<std::uint16_t>(cpu));
     rq->cpu = static_cast<int>(cpu);
+    rq->cpumask_of_cpu = cpumask::of(cpu);
     init_cfs_rq(&rq->cfs);
     init_rt_rq(&rq->rt, static_cast<int>(cpu));
     rq->last_tick_jiffies = 0;

@@ -18,14 +18,9 @@ namespace cpustop {
 
 namespace {
 
-// cpumask_of(cpu): a mask that lives as long as the program, for cpus_ptr.
+// cpumask_of(cpu): a mask that lives as long as the run queue, for cpus_ptr.
 const cpumask* cpumask_of_cpu(int cpu) {
-  static const auto masks = [] {
-    static cpumask m[NR_CPUS];
-    for (unsigned c = 0; c < NR_CPUS; c++) m[c] = cpumask::of(c);
-    return m;
-  }();
-  return &masks[cpu];
+  return &cpu_rq(cpu)->cpumask_of_cpu;
 }
 
 enum : unsigned {

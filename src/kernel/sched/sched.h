@@ -109,6 +109,7 @@ struct rq {
   u64 last_tick_jiffies = 0;  // the tick's accounting position
   stat_u64 cpustat[NR_STATS] = {};
   stat_u64 nr_ttwu_remote{0};
+  cpumask cpumask_of_cpu;  // this CPU alone: cpus_ptr of its migrate-disabled tasks
 };
 
 extern rq* runqueues;

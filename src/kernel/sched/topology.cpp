@@ -2,8 +2,12 @@
 #include "kernel/sched/topology.h"
 
 #include <charconv>
+#include <cstdint>
+#include <map>
 #include <memory>
+#include <span>
 #include <string_view>
+#include <tuple>
 
 #include "arch/arch.h"
 #include "kernel/init.h"
@@ -18,23 +22,42 @@ struct cpu_topo {
   int core, llc, node;
 };
 
+int cpu_topo::*const raw_fields[] = {&cpu_topo::core, &cpu_topo::llc, &cpu_topo::node};
+const char* const raw_names[] = {"SMT", "MC", "PKG", "NUMA"};
+constexpr int NR_RAW_LEVELS = 4;  // core, cache, node, machine
+
+// The CPUs that share a core, a cache or a node, computed once per generation: each CPU's
+// domains and groups come from these tables, so building costs O(CPUs x levels) mask operations
+// and a CPU's span is found without scanning every CPU (select_idle_sibling asks on each wakeup).
+struct topo_spans {
+  std::vector<cpumask> spans[3];     // [raw level][span id]
+  std::vector<unsigned> span_id[3];  // [raw level][cpu]
+  const cpumask& of(int raw, unsigned cpu) const { return spans[raw][span_id[raw][cpu]]; }
+};
+
 // One generation of the topology and domains. Readers run with preemption disabled; a rebuild
 // publishes a new set and frees the old one after every CPU has left such a region.
 struct domain_set {
   std::vector<cpu_topo> topo;
+  topo_spans spans;
+  // Groups of the domains, shared by every CPU of a domain: key (raw, span id, child raw).
+  std::map<std::tuple<int, unsigned, int>, std::vector<cpumask>> groups;
   std::vector<std::vector<sched_domain>> domains;
 };
 std::atomic<domain_set*> current_set{nullptr};
-std::vector<cpu_topo> topo;  // scratch for the set being built
 std::vector<domain_set*> retired;
 
 // Logical CPU -> (core, llc, node): from the declared spec, hwloc, or a flat cache.
-void compute_topology() {
-  topo.assign(nr_cpu_ids_, {0, 0, 0});
+std::vector<cpu_topo> compute_topology() {
+  std::vector<cpu_topo> topo(nr_cpu_ids_, {0, 0, 0});
   topology_spec spec;
   parse_topology(boot_params_current.topology, &spec);
   bool declared = spec.smt || spec.llc || spec.numa;
   bool hw = !declared && arch::cpu_thread_hw_cpu(0) >= 0;
+  // 64 bits: the product of three declared counts may not fit in 32.
+  std::uint64_t smt = spec.smt ? spec.smt : 1;
+  std::uint64_t per_llc = smt * (spec.llc ? spec.llc : NR_CPUS);  // one cache unless declared
+  std::uint64_t per_node = per_llc * (spec.numa ? spec.numa : NR_CPUS);  // one node likewise
   for (unsigned c = 0; c < nr_cpu_ids_; c++) {
     if (hw) {
       arch::hw_cpu_topology t;
@@ -43,20 +66,26 @@ void compute_topology() {
         continue;
       }
     }
-    unsigned smt = spec.smt ? spec.smt : 1;
-    // One cache and one node unless declared.
-    unsigned llc = spec.llc ? spec.llc : NR_CPUS;
-    unsigned numa = spec.numa ? spec.numa : NR_CPUS;
-    topo[c] = {static_cast<int>(c / smt), static_cast<int>(c / (smt * llc)),
-               static_cast<int>(c / (smt * llc * numa))};
+    topo[c] = {static_cast<int>(c / smt), static_cast<int>(c / per_llc),
+               static_cast<int>(c / per_node)};
   }
+  return topo;
 }
 
-cpumask span_of(const std::vector<cpu_topo>& t, unsigned cpu, int cpu_topo::*field) {
-  cpumask m;
-  for (unsigned c = 0; c < t.size(); c++)
-    if (t[c].*field == t[cpu].*field) m.set(c);
-  return m;
+topo_spans compute_spans(const std::vector<cpu_topo>& topo) {
+  topo_spans t;
+  for (int raw = 0; raw < 3; raw++) {
+    std::map<int, unsigned> ids;
+    t.span_id[raw].resize(topo.size());
+    for (unsigned c = 0; c < topo.size(); c++) {
+      auto [it, added] =
+          ids.try_emplace(topo[c].*raw_fields[raw], static_cast<unsigned>(t.spans[raw].size()));
+      if (added) t.spans[raw].emplace_back();
+      t.span_id[raw][c] = it->second;
+      t.spans[raw][it->second].set(c);
+    }
+  }
+  return t;
 }
 
 const domain_set* domains_now() {
@@ -98,46 +127,54 @@ bool topology_params_valid(const std::string& topology, unsigned nr) {
 
 namespace {
 
-int cpu_topo::*const raw_fields[] = {&cpu_topo::core, &cpu_topo::llc, &cpu_topo::node};
-const char* const raw_names[] = {"SMT", "MC", "PKG", "NUMA"};
-
-// The span of cpu at raw level 0..3 (core, cache, node, machine); -1: cpu alone.
-cpumask raw_span(unsigned cpu, int raw, const cpumask& active) {
+// The span of cpu at raw level 0..3 (core, cache, node, machine) within active; -1: cpu alone.
+cpumask raw_span(const domain_set& set, unsigned cpu, int raw, const cpumask& active) {
   if (raw < 0) return cpumask::of(cpu);
   if (raw == 3) return active;
-  return span_of(topo, cpu, raw_fields[raw]) & active;
+  return set.spans.of(raw, cpu) & active;
+}
+
+// The groups of a domain: the child level's spans inside it, computed once per domain span.
+std::span<const cpumask> domain_groups(domain_set& set, unsigned cpu, int raw, int child_raw,
+                                       const cpumask& span, const cpumask& active) {
+  unsigned id = raw == 3 ? 0 : set.spans.span_id[raw][cpu];
+  auto [it, added] = set.groups.try_emplace({raw, id, child_raw});
+  if (added) {
+    cpumask covered;
+    for (unsigned g : span) {
+      if (covered.test(g)) continue;
+      cpumask group = raw_span(set, g, child_raw, active) & span;
+      covered = covered | group;
+      it->second.push_back(std::move(group));
+    }
+  }
+  return it->second;
 }
 
 }  // namespace
 
 void build_sched_domains(bool cpuslocked) {
-  compute_topology();
-  cpumask active = cpu_active_mask.load();
   auto* set = new domain_set;
+  set->topo = compute_topology();
+  set->spans = compute_spans(set->topo);
+  cpumask active = cpu_active_mask.load();
   set->domains.assign(nr_cpu_ids_, {});
   for (unsigned c : active) {
     cpumask prev_span = cpumask::of(c);
     int prev_raw = -1;
-    for (int raw = 0; raw < 4; raw++) {
-      cpumask span = raw_span(c, raw, active);
+    for (int raw = 0; raw < NR_RAW_LEVELS; raw++) {
+      cpumask span = raw_span(*set, c, raw, active);
       if (span == prev_span) continue;  // a degenerate level
       sched_domain sd;
       sd.name = raw_names[raw];
-      sd.span = span;
-      cpumask covered;
-      for (unsigned g : span) {
-        if (covered.test(g)) continue;
-        cpumask group = raw_span(g, prev_raw, active) & span;
-        sd.groups.push_back(group);
-        covered = covered | group;
-      }
+      sd.groups = domain_groups(*set, c, raw, prev_raw, span, active);
       sd.min_interval = std::max(1u, span.weight());
+      sd.span = span;
       set->domains[c].push_back(std::move(sd));
       prev_span = span;
       prev_raw = raw;
     }
   }
-  set->topo = topo;
   domain_set* old = current_set.exchange(set, std::memory_order_acq_rel);
   if (!old) return;
   // synchronize_sched(): once every CPU has been through its stopper, no reader is left.
@@ -152,7 +189,6 @@ void free_sched_domains() {
   delete current_set.exchange(nullptr);
   for (domain_set* d : retired) delete d;
   retired.clear();
-  topo.clear();
 }
 
 std::vector<sched_domain>& cpu_sched_domains(int cpu) {
@@ -188,7 +224,7 @@ cpumask cpu_llc_span(int cpu) {
   const domain_set* set = domains_now();
   if (!set || cpu < 0 || static_cast<unsigned>(cpu) >= set->topo.size())
     return cpumask::first_n(nr_cpu_ids_);
-  return span_of(set->topo, static_cast<unsigned>(cpu), &cpu_topo::llc);
+  return set->spans.of(1, static_cast<unsigned>(cpu));
 }
 
 }  // namespace cpustop

@@ -1,6 +1,7 @@
 // CPU topology and scheduling domains (kernel/sched/topology.c).
 #pragma once
 
+#include <span>
 #include <string>
 #include <vector>
 
@@ -22,8 +23,9 @@ bool parse_topology(const std::string& text, topology_spec* out);
 struct sched_domain {
   std::string name;
   cpumask span;
-  std::vector<cpumask> groups;  // the child domains' spans (single CPUs at the bottom)
-  unsigned min_interval;        // balancing interval in jiffies when idle; busy: x busy_factor
+  std::span<const cpumask> groups;  // the child domains' spans (single CPUs at the bottom),
+                                    // shared by every CPU of the domain
+  unsigned min_interval;            // balancing interval in jiffies when idle; busy: x busy_factor
   unsigned busy_factor = 16;
   u64 last_balance = 0;
   unsigned nr_balance_failed = 0;
