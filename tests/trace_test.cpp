@@ -400,7 +400,7 @@ TEST_P(tracing, sched_waking_comes_before_sched_wakeup) {
   init_completion(&done);
   pid_t waiter = spawn(
       "waiter", [&] { wait_for_completion(&done); }, on_cpu(0));
-  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_TRUE(test::wait_task_state(waiter, "D"));  // blocked, so that complete() wakes it
   run_task([&] { complete(&done); }, on_cpu(ncpus() - 1));
   ASSERT_EQ(join(waiter, nullptr), 0);
   trace_event_enable("all", false);
