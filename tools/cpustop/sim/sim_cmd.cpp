@@ -119,7 +119,7 @@ std::string synthetic_topology(unsigned cpus) {
   }
   sim::set_failure_handler(on_failure);
   trace_event_enable("all");
-  trace_set_buffer_entries(4096);
+  trace_set_buffer_size_kb(256);  // per CPU; the default 1024 costs 256 MB at 256 CPUs
   boot_params p;
   p.nr_cpus = o.cpus;
   p.pin = false;
