@@ -9,6 +9,10 @@
 #include <cstdint>
 #include <string>
 
+struct sockaddr;
+struct iovec;
+struct pollfd;
+
 namespace cpustop::arch {
 
 // ---- Clock --------------------------------------------------------------------------------
@@ -104,6 +108,90 @@ void irq_raise(unsigned cpu);
 // True when pc lies in the application's own code, where a switch is safe; false inside libc,
 // libstdc++, the dynamic loader or any other shared object, which may hold internal locks.
 bool pc_in_app_text(std::uintptr_t pc);
+
+// ---- Halt and I/O readiness ------------------------------------------------------------------
+
+// Each logical CPU has a readiness set (its "device"): OS descriptors whose readiness that CPU
+// collects, edge-triggered. A halted idle CPU waits for its set, for cpu_kick() and for its
+// next timer in one place, so that readiness wakes it without a hop through another thread.
+// The event bits are poll(2)'s.
+enum : std::uint32_t {
+  IO_IN = 0x001,
+  IO_PRI = 0x002,
+  IO_OUT = 0x004,
+  IO_ERR = 0x008,
+  IO_HUP = 0x010,
+  IO_RDHUP = 0x2000,
+};
+
+// Creates the readiness sets of nr logical CPUs (before their threads start). 0 or -errno; on
+// failure cpu_halt() falls back to a futex wait.
+int io_init(unsigned nr);
+// After the CPU threads are gone.
+void io_exit();
+// Adds fd to cpu's set (input, output, errors and hang-ups, edge-triggered): each change of
+// its readiness is reported once by io_poll() with `token`. Adding reports the readiness the
+// descriptor already has. 0 or -errno.
+int io_arm(unsigned cpu, int fd, std::uint64_t token);
+// Removes fd from cpu's set. Once it returns no io_poll() started later reports fd. 0 or -errno.
+int io_disarm(unsigned cpu, int fd);
+// Whether cpu's set (or a set it collects for an offline CPU) holds anything. Lockless.
+bool io_active(unsigned cpu);
+// Collects the events of cpu's set, and of the sets it collects for offline CPUs, without
+// blocking: fn(token, events) for each, on the calling thread. Returns how many.
+int io_poll(unsigned cpu, void (*fn)(std::uint64_t token, std::uint32_t events));
+// CPU hotplug: CPU `to` collects `from`'s set (and those `from` collected) while `from` is
+// offline; to < 0 gives them back to `from`.
+void io_adopt(unsigned from, int to);
+
+enum : int { HALT_IO = 1 };  // cpu_halt(): readiness is pending on the CPU's set
+// The halt of logical CPU `cpu`'s idle loop, on its own thread: blocks while *word == val,
+// until cpu_kick(), readiness on its set, or timeout_ns (negative: no limit). Returns HALT_IO
+// or 0.
+int cpu_halt(unsigned cpu, std::atomic<std::uint32_t>* word, std::uint32_t val,
+             std::int64_t timeout_ns);
+// Ends cpu_halt() on cpu after the caller changed *word. Any thread; async-signal-safe.
+void cpu_kick(unsigned cpu, std::atomic<std::uint32_t>* word);
+
+// ---- Sockets -----------------------------------------------------------------------------------
+
+// The socket calls src/net is built on. Every descriptor they create is non-blocking and none of
+// them blocks; the kernel layer sleeps on readiness instead. Results are >= 0 or -errno. Writes
+// never raise SIGPIPE (they return -EPIPE).
+int sock_socket(int domain, int type, int protocol);  // type may carry SOCK_CLOEXEC
+int sock_accept(int fd, ::sockaddr* addr, unsigned* addrlen, bool cloexec);
+int sock_bind(int fd, const ::sockaddr* addr, unsigned addrlen);
+int sock_listen(int fd, int backlog);
+int sock_connect(int fd, const ::sockaddr* addr, unsigned addrlen);  // -EINPROGRESS: wait IO_OUT
+int sock_setsockopt(int fd, int level, int name, const void* val, unsigned len);
+int sock_getsockopt(int fd, int level, int name, void* val, unsigned* len);
+int sock_getname(int fd, ::sockaddr* addr, unsigned* addrlen, bool peer);
+long sock_recv(int fd, void* buf, std::size_t len, int flags);
+long sock_send(int fd, const void* buf, std::size_t len, int flags);
+long sock_readv(int fd, const ::iovec* iov, int iovcnt);
+long sock_writev(int fd, const ::iovec* iov, int iovcnt);
+// sendfile(2) from file in_fd (which may block on the disk) to socket out_fd.
+long sock_sendfile(int out_fd, int in_fd, long* offset, std::size_t count);
+int sock_shutdown(int fd, int how);
+int sock_close(int fd);
+// poll(2) with a zero timeout: the readiness the descriptors have now.
+int sock_poll_now(::pollfd* fds, unsigned nfds);
+// The most descriptors the process may open (RLIMIT_NOFILE's hard limit, at most 1 << 20).
+unsigned nr_open();
+
+// ---- Offload pool ------------------------------------------------------------------------------
+
+// Host threads for calls that block without readiness (the kernel's io-wq). A work is queued by
+// any thread and runs fn(work) once on a pool thread, outside every logical CPU; the pool starts
+// threads on demand (up to 64) and lets idle ones exit.
+struct offload_work {
+  offload_work* next = nullptr;
+  void (*fn)(offload_work*) = nullptr;
+};
+// Never blocks. 0, or -EAGAIN when no thread is idle and none can be started.
+int offload_queue(offload_work* work);
+// Joins the pool's threads once every queued work has run.
+void offload_exit();
 
 // ---- Clock event device ------------------------------------------------------------------------
 

@@ -12,6 +12,10 @@
 
 namespace cpustop {
 
+namespace net {
+int net_dev_init();  // src/net/dev.cpp
+}
+
 namespace {
 
 struct builtin_initcall {
@@ -26,6 +30,7 @@ struct builtin_initcall {
 const builtin_initcall builtin_initcalls[] = {
     {initcall_level::early, "cpu_stop_init", cpu_stop_init, true},
     {initcall_level::early, "spawn_ksoftirqd", spawn_ksoftirqd, false},
+    {initcall_level::subsys, "net_dev_init", net::net_dev_init, false},
 };
 
 std::vector<initcall>& registered_initcalls() {

@@ -19,7 +19,7 @@ void kick_cpu(int cpu, cpu_hot* h) {
   u32 st = h->idle_state.load(std::memory_order_seq_cst);
   if (st == CPU_HALTED) {
     if (h->idle_state.compare_exchange_strong(st, CPU_POLLING, std::memory_order_seq_cst))
-      cond_wake(&h->idle_state, 1);
+      arch::cpu_kick(static_cast<unsigned>(cpu), &h->idle_state);
   } else if (st == CPU_BUSY && preempt_model_current == preempt_model::full) {
     if (!h->irq_signalled.exchange(1, std::memory_order_acq_rel))
       arch::irq_raise(static_cast<unsigned>(cpu));
@@ -61,7 +61,7 @@ void wake_up_idle_cpu(int cpu) {
   cpu_hot* h = per_cpu_hot(static_cast<unsigned>(cpu));
   u32 st = CPU_HALTED;
   if (h->idle_state.compare_exchange_strong(st, CPU_POLLING, std::memory_order_seq_cst))
-    cond_wake(&h->idle_state, 1);
+    arch::cpu_kick(static_cast<unsigned>(cpu), &h->idle_state);
 }
 
 void raise_irq_busy(int cpu, u32 reason, bool signal) {
@@ -87,8 +87,13 @@ void do_pending_irqs() {
   while (u32 bits = h->pending.exchange(0, std::memory_order_acq_rel)) {
     if (bits & IRQ_RESCHEDULE) scheduler_ipi();
     if (bits & IRQ_HRTIMER) hrtimer_interrupt();
-    if (bits & IRQ_TICK) tick_handle_periodic();
+    if (bits & IRQ_TICK) {
+      tick_handle_periodic();
+      // A busy CPU collects its I/O readiness at least once a tick.
+      if (arch::io_active(static_cast<unsigned>(h->cpu))) bits |= IRQ_NET;
+    }
     if (bits & IRQ_NOHZ_KICK) nohz_balance_kicked();
+    if (bits & IRQ_NET) raise_softirq(NET_RX_SOFTIRQ);
   }
   __preempt_count_sub(HARDIRQ_OFFSET);
   if (!(ti->preempt_count & (HARDIRQ_MASK | SOFTIRQ_MASK)) && local_softirq_pending())

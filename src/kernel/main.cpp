@@ -24,6 +24,10 @@
 
 namespace cpustop {
 
+namespace net {
+void net_dev_exit();  // src/net/sock.cpp: closes what tasks left open
+}
+
 std::atomic<system_states> system_state{SYSTEM_BOOTING};
 boot_params boot_params_current;
 std::atomic<bool> machine_halting{false};
@@ -191,6 +195,9 @@ int boot(const boot_params& params) {
   for (completion* c : {&kthreadd_done, &boot_done, &halt_request, &halt_done}) init_completion(c);
   trace_boot_init(nr);
 
+  // The CPUs' readiness sets (their "devices") exist before any CPU can halt on them.
+  if (int err = arch::io_init(nr))
+    std::fprintf(stderr, "cpustop: no I/O readiness sets (%d): halts wait on futexes\n", err);
   if (int err = arch::cpu_threads_create(nr, params.pin, cpu_thread_main)) {
     // CPU 0 may have started start_kernel; a failed boot cannot be undone safely.
     panic("boot failed: cannot create CPU threads (%d)", err);
@@ -229,6 +236,9 @@ int shutdown() {
   wait_for_completion(&halt_done);
   tick_exit();  // before the threads go: the clock signals them by their thread ids
   arch::cpu_threads_join();
+  arch::offload_exit();
+  net::net_dev_exit();
+  arch::io_exit();
   irq_exit_cleanup();
   long leaked = nr_live_task_structs();
   WARN(leaked, "%ld task_structs leaked at shutdown", leaked);

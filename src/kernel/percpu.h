@@ -38,6 +38,7 @@ enum : u32 {
   IRQ_HRTIMER = 1u << 2,     // an hrtimer expired
   IRQ_CALL_FUNCTION = 1u << 3,
   IRQ_NOHZ_KICK = 1u << 4,  // an idle CPU is asked to balance (nohz_balancer_kick)
+  IRQ_NET = 1u << 5,        // readiness on the CPU's I/O set (arch::io_poll): NET_RX
 };
 
 // What a CPU's idle loop is doing, so that a sender knows how to reach it.
@@ -63,7 +64,7 @@ struct alignas(64) cpu_hot {
   // Written by other CPUs.
   alignas(64) std::atomic<u32> pending{0};
   std::atomic<u32> need_resched{0};
-  std::atomic<u32> idle_state{CPU_BUSY};  // also the futex word of a halted idle loop
+  std::atomic<u32> idle_state{CPU_BUSY};  // also the word arch::cpu_halt() waits on
   std::atomic<u32> irq_signalled{0};      // a thread signal is on its way
   std::atomic<int> curr_prio{140};        // prio of the running task (MAX_PRIO: idle), cpupri
 };

@@ -180,6 +180,9 @@ struct task_struct {
 
   kthread* kthread_data = nullptr;
 
+  // Signals marked pending by kill() (bit n-1 for signal n), taken by flush_signals().
+  std::atomic<std::uint64_t> pending_signals{0};
+
   // Last: it has room for NR_CPUS bits, but only its first words are used (as many as the boot
   // has CPUs), so the fields above keep their cache lines.
   cpumask cpus_mask;
@@ -251,9 +254,14 @@ inline bool task_is_running(const task_struct* p) {
   return task_state(p) == TASK_RUNNING;
 }
 
+// An interruptible sleep ends early with -EINTR while this is true (kernel/signal.c).
+inline bool signal_pending(const task_struct* p) {
+  return p->pending_signals.load(std::memory_order_seq_cst) != 0;
+}
+
 // ---- The scheduler's entry points for the rest of the kernel ----------------------------------
-// (the kernel's include/linux/sched.h, linux/sched/task.h and linux/sched/init.h; wake_up_process()
-// is public, in cpustop/kthread.h). The run queues behind them are private to kernel/sched/.
+// (the kernel's include/linux/sched.h, linux/sched/task.h and linux/sched/init.h). The run queues
+// behind them are private to kernel/sched/.
 
 void sched_init();
 void sched_exit();
@@ -263,6 +271,7 @@ void schedule_preempt_disabled();
 [[noreturn]] void do_task_dead();
 // Entry of every new task: finishes the switch that started it.
 void schedule_tail(task_struct* prev);
+int wake_up_process(task_struct* p);
 int wake_up_state(task_struct* p, unsigned state);
 void wake_up_new_task(task_struct* p);
 void sched_fork_init(task_struct* p, const task_attr& attr, bool kthread);

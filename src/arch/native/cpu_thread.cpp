@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -62,6 +63,12 @@ void* cpu_thread_main(void* arg) {
   pthread_setname_np(pthread_self(), name);
   // Halted CPUs sleep with a timeout for their next timer: keep the host's slack out of it.
   prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+  // A socket write to a reset peer must give EPIPE, not kill the process (sendfile cannot be
+  // told MSG_NOSIGNAL).
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
   t->tid.store(static_cast<pid_t>(syscall(SYS_gettid)), std::memory_order_release);
   t->entry(t->cpu);
   return nullptr;

@@ -1,7 +1,8 @@
 // The idle class and the idle loop (kernel/sched/idle.c). Each CPU's OS thread runs its idle
 // task on the thread's own stack. In `poll` mode the loop spins on its flags; in `halt` mode it
-// polls for cond_policy.idle_poll_ns (the guest haltpoll idea) and then blocks on its idle_state
-// word (arch_idle) until an IPI, or its next timer, wakes it.
+// polls for cond_policy.idle_poll_ns (the guest haltpoll idea) and then halts (arch_idle) until
+// an IPI, readiness on the CPU's I/O set, or its next timer wakes it. While the CPU's I/O set is
+// in use, the poll looks at it too (NAPI busy polling): readiness raises IRQ_NET, run as NET_RX.
 #include "kernel/bug.h"
 #include "kernel/cpu.h"
 #include "kernel/irq.h"
@@ -42,24 +43,39 @@ bool idle_should_return(int cpu) {
          cpu_rq(cpu)->nr_running.load(std::memory_order_relaxed) == 0;
 }
 
+// Polls the CPU's I/O set, if it has one: its events run as the NET_RX softirq right here.
+void idle_poll_io(int cpu, cpu_hot* h) {
+  if (!arch::io_active(static_cast<unsigned>(cpu))) return;
+  h->pending.fetch_or(IRQ_NET, std::memory_order_relaxed);
+  do_pending_irqs();
+}
+
 // Poll for the haltpoll window (cond_policy.idle_poll_ns) before halting: a wakeup that comes
-// soon finds the CPU awake.
+// soon finds the CPU awake. With I/O, each round polls the I/O set as well.
 template <class Done>
-bool idle_poll(Done&& done) {
+bool idle_poll(int cpu, cpu_hot* h, Done&& done) {
   u64 poll_until = arch::local_clock() + cond_policy.idle_poll_ns;
+  bool io = arch::io_active(static_cast<unsigned>(cpu));
   while (!done()) {
     if (arch::local_clock() >= poll_until) return false;
-    arch::cpu_relax();
+    if (io)
+      idle_poll_io(cpu, h);
+    else
+      arch::cpu_relax();
   }
   return true;
 }
 
-// arch_idle(): halt until an IPI or the next timer, after a last look at the flags (the Dekker
-// pair with send_ipi() and resched_curr(), which read idle_state after setting them).
+// arch_idle(): halt until an IPI, readiness or the next timer, after a last look at the flags
+// (the Dekker pair with send_ipi() and resched_curr(), which read idle_state after setting
+// them). Not cond_block(): a halt waits on its word and on the CPU's I/O set at once.
 void arch_idle(int cpu, cpu_hot* h, s64 timeout) {
   h->idle_state.store(CPU_HALTED, std::memory_order_seq_cst);
-  if (!need_resched() && !h->pending.load(std::memory_order_seq_cst) && !idle_should_return(cpu))
-    cond_block(&h->idle_state, static_cast<u32>(CPU_HALTED), timeout);
+  if (!need_resched() && !h->pending.load(std::memory_order_seq_cst) &&
+      !idle_should_return(cpu) &&
+      arch::cpu_halt(static_cast<unsigned>(cpu), &h->idle_state, CPU_HALTED, timeout) ==
+          arch::HALT_IO)
+    h->pending.fetch_or(IRQ_NET, std::memory_order_relaxed);
 }
 
 // One pass of do_idle(): wait until there is something to run (or a reason to leave).
@@ -72,12 +88,14 @@ void do_idle(int cpu) {
       h->idle_state.store(CPU_POLLING, std::memory_order_seq_cst);
     if (h->pending.load(std::memory_order_relaxed)) do_pending_irqs();
     if (hrtimer_next_expiry(cpu) <= arch::local_clock()) hrtimer_interrupt();
+    idle_poll_io(cpu, h);
     if (need_resched() || idle_should_return(cpu)) break;
     if (poll) {
       arch::cpu_relax();
       continue;
     }
-    if (idle_poll([&] { return need_resched() || h->pending.load(std::memory_order_relaxed); }))
+    if (idle_poll(cpu, h,
+                  [&] { return need_resched() || h->pending.load(std::memory_order_relaxed); }))
       continue;
     u64 now = arch::local_clock(), next = hrtimer_next_expiry(cpu);
     s64 timeout = next == KTIME_MAX ? COND_FOREVER : static_cast<s64>(next > now ? next - now : 0);
