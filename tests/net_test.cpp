@@ -84,6 +84,52 @@ bool read_exact(int fd, void* buf, std::size_t n) {
 
 using test::count_open_fds;
 
+// A task (name, attr) that accepts one connection on a loopback listener and reads one byte from
+// it; the peer is an OS socket outside cpustop, which send() writes to. `done` is set once the
+// byte was read.
+struct one_byte_reader {
+  int lfd = -1, peer = -1;
+  std::atomic<int> cfd{-1};
+  std::atomic<bool> done{false};
+  std::atomic<char> got{0};
+  pid_t pid = -1;
+
+  bool start(const char* name, const task_attr& attr) {
+    int port = 0;
+    lfd = listen_loopback(&port);
+    if (lfd < 0) return false;
+    pid = spawn(
+        name,
+        [this] {
+          int fd = net::accept4(lfd, nullptr, nullptr);
+          cfd = fd;
+          char c = 0;
+          ssize_t n = net::read(fd, &c, 1);
+          got = c;
+          done = true;
+          net::close(fd);
+          return n == 1 ? 0 : 1;
+        },
+        attr);
+    peer = os_connect(port);
+    return pid > 0 && peer >= 0;
+  }
+  // Whether the reader has its connection and sleeps in S on it.
+  bool asleep() const {
+    task_info ti;
+    return cfd.load() >= 0 && task_get_info(pid, &ti) == 0 && ti.state == 'S';
+  }
+  bool send(char c) const { return ::write(peer, &c, 1) == 1; }
+  // Joins the reader: its exit code (0: it read one byte).
+  int finish() {
+    int code = -1;
+    if (join(pid, &code) != 0) code = -1;
+    ::close(peer);
+    if (net::close(lfd) != 0) code = -1;
+    return code;
+  }
+};
+
 class net_test : public test::machine {};
 CPUSTOP_INSTANTIATE(net_test);
 
@@ -270,100 +316,55 @@ TEST_P(net_test, stream_survives_taskset_and_cpu_down) {
 // A task that sleeps on a socket leaves its CPU to others: a spinner on the same CPU runs on,
 // and ps shows the sleeper in S. Data from outside wakes it.
 TEST_P(net_test, sleeper_on_a_socket_does_not_hold_its_cpu) {
-  int port = 0;
-  int lfd = listen_loopback(&port);
-  ASSERT_GE(lfd, 0);
-  std::atomic<int> cfd{-1};
-  std::atomic<bool> done{false};
+  one_byte_reader r;
   std::atomic<long> spins{0};
-  pid_t sleeper = spawn(
-      "sleeper",
-      [&] {
-        int fd = net::accept4(lfd, nullptr, nullptr);
-        cfd = fd;
-        char c = 0;
-        ssize_t n = net::read(fd, &c, 1);
-        done = true;
-        net::close(fd);
-        return n == 1 && c == 'w' ? 0 : 1;
-      },
-      on_cpu(0));
+  ASSERT_TRUE(r.start("sleeper", on_cpu(0)));
   pid_t spinner = spawn(
       "spinner",
       [&] {
-        while (!done.load()) {
+        while (!r.done.load()) {
           spins++;
           cond_resched();
         }
       },
       on_cpu(0));
-  int peer = os_connect(port);
-  ASSERT_GE(peer, 0);
-  task_info ti;
-  for (int i = 0; i < 10000 && !(cfd.load() >= 0 && task_get_info(sleeper, &ti) == 0 &&
-                                 ti.state == 'S' && spins.load() > 1000);
-       i++)
+  for (int i = 0; i < 10000 && !(r.asleep() && spins.load() > 1000); i++)
     std::this_thread::sleep_for(std::chrono::microseconds(200));
-  ASSERT_EQ(task_get_info(sleeper, &ti), 0);
-  EXPECT_EQ(ti.state, 'S');
+  EXPECT_TRUE(r.asleep());
   // The spinner keeps going while the sleeper sleeps (the host may hold our CPU thread for a
   // while on a busy machine: wait for progress, do not time it).
   long before = spins.load();
   for (int i = 0; i < 20000 && spins.load() == before; i++)
     std::this_thread::sleep_for(std::chrono::microseconds(500));
   EXPECT_GT(spins.load(), before) << "the spinner stopped while the sleeper slept";
-  ASSERT_EQ(task_get_info(sleeper, &ti), 0);
-  EXPECT_EQ(ti.state, 'S');
+  EXPECT_TRUE(r.asleep());
   std::string ps = ps_table();
   EXPECT_NE(ps.find(" S "), std::string::npos) << ps;
-  ASSERT_EQ(::write(peer, "w", 1), 1);
-  int code = -1;
-  ASSERT_EQ(join(sleeper, &code), 0);
-  EXPECT_EQ(code, 0);
+  ASSERT_TRUE(r.send('w'));
+  EXPECT_EQ(r.finish(), 0);
+  EXPECT_EQ(r.got.load(), 'w');
   ASSERT_EQ(join(spinner, nullptr), 0);
-  ::close(peer);
-  EXPECT_EQ(net::close(lfd), 0);
 }
 
 // Readiness wakes an RT task that preempts the fair spinner holding its CPU, as any wakeup of a
 // higher class does: the spinner only stops when the RT task has read its data.
 TEST_P(net_test, readiness_wakeup_preempts_a_lower_class) {
-  int port = 0;
-  int lfd = listen_loopback(&port);
-  ASSERT_GE(lfd, 0);
-  std::atomic<bool> rt_read{false}, spinning{false};
-  std::atomic<int> cfd{-1};
-  pid_t rt = spawn(
-      "rt-reader",
-      [&] {
-        int fd = net::accept4(lfd, nullptr, nullptr);
-        cfd = fd;
-        char c;
-        ssize_t n = net::read(fd, &c, 1);
-        rt_read = true;
-        net::close(fd);
-        return n == 1 ? 0 : 1;
-      },
-      on_cpu(0, SCHED_FIFO, 10));
+  one_byte_reader r;
+  std::atomic<bool> spinning{false};
+  ASSERT_TRUE(r.start("rt-reader", on_cpu(0, SCHED_FIFO, 10)));
   pid_t spinner = spawn(
       "fair-spin",
       [&] {
         spinning = true;
-        while (!rt_read.load()) cond_resched();
+        while (!r.done.load()) cond_resched();
       },
       on_cpu(0));
-  int peer = os_connect(port);
-  ASSERT_GE(peer, 0);
-  task_info ti;
-  while (!(spinning.load() && cfd.load() >= 0 && task_get_info(rt, &ti) == 0 && ti.state == 'S'))
+  while (!(spinning.load() && r.asleep()))
     std::this_thread::sleep_for(std::chrono::microseconds(200));
-  ASSERT_EQ(::write(peer, "r", 1), 1);
-  int code = -1;
-  ASSERT_EQ(join(rt, &code), 0);
-  EXPECT_EQ(code, 0);
+  ASSERT_TRUE(r.send('r'));
+  EXPECT_EQ(r.finish(), 0);
+  EXPECT_EQ(r.got.load(), 'r');
   ASSERT_EQ(join(spinner, nullptr), 0);
-  ::close(peer);
-  EXPECT_EQ(net::close(lfd), 0);
 }
 
 // The kernel's return values, and bad input that changes nothing.
@@ -562,54 +563,31 @@ CPUSTOP_INSTANTIATE(net_full);
 // makes the RT reader preempt a plain loop that never calls into cpustop, and the loop only ends
 // because the reader ran.
 TEST_P(net_full, readiness_on_a_busy_cpu_preempts_a_plain_loop) {
-  int port = 0;
-  int lfd = listen_loopback(&port);
-  ASSERT_GE(lfd, 0);
-  std::atomic<int> cfd{-1};
-  std::atomic<bool> stop{false};
-  std::atomic<char> got{0};
+  one_byte_reader r;
   std::atomic<unsigned long> spins{0};
-  pid_t rt = spawn(
-      "rt-reader",
-      [&] {
-        int fd = net::accept4(lfd, nullptr, nullptr);
-        cfd = fd;
-        char c = 0;
-        ssize_t n = net::read(fd, &c, 1);
-        got = c;
-        stop = true;
-        net::close(fd);
-        return n == 1 ? 0 : 1;
-      },
-      on_cpu(0, SCHED_FIFO, 10));
-  int peer = os_connect(port);
-  ASSERT_GE(peer, 0);
-  task_info ti;
-  while (!(cfd.load() >= 0 && task_get_info(rt, &ti) == 0 && ti.state == 'S'))
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  ASSERT_TRUE(r.start("rt-reader", on_cpu(0, SCHED_FIFO, 10)));
+  while (!r.asleep()) std::this_thread::sleep_for(std::chrono::microseconds(200));
+  std::atomic<bool> stop{false};
   pid_t loop = spawn(
       "plainloop",
       [&] {
-        while (!stop.load(std::memory_order_relaxed)) spins.fetch_add(1, std::memory_order_relaxed);
+        while (!r.done.load(std::memory_order_relaxed) && !stop.load(std::memory_order_relaxed))
+          spins.fetch_add(1, std::memory_order_relaxed);
       },
       on_cpu(0));
   while (spins.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  ASSERT_EQ(::write(peer, "p", 1), 1);
+  ASSERT_TRUE(r.send('p'));
   // The sanitizers defer signals: allow them plenty of time rather than hang.
-  for (int i = 0; i < 30000 && !stop.load(); i++)
+  for (int i = 0; i < 30000 && !r.done.load(); i++)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  EXPECT_TRUE(stop.load()) << "the reader never ran while the loop held its CPU";
+  EXPECT_TRUE(r.done.load()) << "the reader never ran while the loop held its CPU";
   stop = true;
-  int code = -1;
-  ASSERT_EQ(join(rt, &code), 0);
-  EXPECT_EQ(code, 0);
-  EXPECT_EQ(got.load(), 'p');
+  EXPECT_EQ(r.finish(), 0);
+  EXPECT_EQ(r.got.load(), 'p');
   ASSERT_EQ(join(loop, nullptr), 0);
   cpu_stat st;
   ASSERT_EQ(cpu_get_stat(0, &st), 0);
   EXPECT_GT(st.async_preempt, 0u);
-  ::close(peer);
-  EXPECT_EQ(net::close(lfd), 0);
 }
 
 }  // namespace

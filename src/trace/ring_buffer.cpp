@@ -19,6 +19,22 @@ constexpr u32 PAGE_LIMIT = BUF_PAGE_DATA_SIZE - MISSED_COUNT_ROOM;
 void put_u32(unsigned char* p, u32 v) {
   std::memcpy(p, &v, 4);
 }
+void put_u64(unsigned char* p, u64 v) {
+  std::memcpy(p, &v, 8);
+}
+
+// Every event in the long form, as the kernel's rings with RB_FORCE_8BYTE_ALIGNMENT: type_len 0
+// and the length in array[0], the data rounded to 8 bytes. Each record then starts 8-byte aligned
+// (pages, headers, time extends and data are all multiples of 8), so that its u64 and pointer
+// fields are read and written where the compiler may assume them to be.
+constexpr u32 RB_EVNT_HDR_SIZE = 8;
+constexpr u32 rb_data_len(u32 len) {
+  return (len + 7) & ~7u;
+}
+void put_event_header(unsigned char* p, u64 delta, u32 data_len) {
+  put_u32(p, static_cast<u32>(delta) << 5);
+  put_u32(p + 4, data_len + 4);  // array[0] counts itself, as the kernel's
+}
 
 u32 events_from(const buffer_data_page& pg, u32 from) {
   u32 n = 0;
@@ -40,19 +56,18 @@ ring_buffer_per_cpu::ring_buffer_per_cpu(std::size_t nr_pages, bool shared)
 }
 
 void* ring_buffer_per_cpu::reserve(u32 len) {
-  u32 data_len = (len + 3) & ~3u;
+  u32 data_len = rb_data_len(len);
   // The time stamp is read with interrupts off, so that a ring's events are in time order.
   u64 ts = std::max(arch::local_clock() - boot_clock, write_stamp_);
   u64 delta = ts - write_stamp_;
   auto used = static_cast<u32>(tail_page_->commit);  // only the writer changes it
-  if (unlikely(!used || used + data_len + 4 > PAGE_LIMIT || delta >= TS_DELTA_LIMIT ||
-               data_len > RINGBUF_TYPE_DATA_TYPE_LEN_MAX * 4))
+  if (unlikely(!used || used + RB_EVNT_HDR_SIZE + data_len > PAGE_LIMIT || delta >= TS_DELTA_LIMIT))
     return reserve_slow(len, ts);
   unsigned char* p = tail_page_->data + used;
-  put_u32(p, (data_len / 4) | static_cast<u32>(delta) << 5);
-  p += 4;
-  if (data_len != len) put_u32(p + data_len - 4, 0);  // the padding; the record comes over it
-  pending_commit_ = used + 4 + data_len;
+  put_event_header(p, delta, data_len);
+  p += RB_EVNT_HDR_SIZE;
+  if (data_len != len) put_u64(p + data_len - 8, 0);  // the padding; the record comes over it
+  pending_commit_ = used + RB_EVNT_HDR_SIZE + data_len;
   entries_of(tail_.load(std::memory_order_relaxed))++;
   write_stamp_ = ts;
   return p;
@@ -64,9 +79,8 @@ void ring_buffer_per_cpu::commit() {
 
 // A new page, a time extend or a long record.
 void* ring_buffer_per_cpu::reserve_slow(u32 len, u64 ts) {
-  u32 data_len = (len + 3) & ~3u;
-  bool long_form = data_len > RINGBUF_TYPE_DATA_TYPE_LEN_MAX * 4;
-  u32 event_len = 4 + (long_form ? 4 : 0) + data_len;
+  u32 data_len = rb_data_len(len);
+  u32 event_len = RB_EVNT_HDR_SIZE + data_len;
   u64 delta = ts - write_stamp_;
   u64 tail = tail_.load(std::memory_order_relaxed);
   buffer_data_page* pg = tail_page_;
@@ -95,15 +109,9 @@ void* ring_buffer_per_cpu::reserve_slow(u32 len, u64 ts) {
     p += 8;
     delta = 0;
   }
-  if (long_form) {
-    put_u32(p, static_cast<u32>(delta) << 5);
-    put_u32(p + 4, data_len + 4);
-    p += 8;
-  } else {
-    put_u32(p, (data_len / 4) | static_cast<u32>(delta) << 5);
-    p += 4;
-  }
-  if (data_len != len) put_u32(p + data_len - 4, 0);
+  put_event_header(p, delta, data_len);
+  p += RB_EVNT_HDR_SIZE;
+  if (data_len != len) put_u64(p + data_len - 8, 0);
   pending_commit_ = static_cast<u32>(p + data_len - pg->data);
   entries_of(tail)++;
   write_stamp_ = ts;

@@ -1,7 +1,8 @@
 // Per-CPU ring buffers in the kernel's page format (kernel/trace/ring_buffer.c), so that a
 // trace.dat is the pages themselves: 4 KiB pages of a time stamp, a commit count and events, each
-// event a 32-bit header (type_len:5, time_delta:27) and its data; a time extend before an event
-// more than 2^27 ns after the previous one. The rings overwrite their oldest page when full, as
+// event a 32-bit header (type_len:5, time_delta:27), its length and its data, 8-byte aligned (the
+// kernel's RB_FORCE_8BYTE_ALIGNMENT form); a time extend before an event more than 2^27 ns after
+// the previous one. The rings overwrite their oldest page when full, as
 // ftrace's overwrite mode, and count the events lost with it. They know sizes, not events.
 //
 // A CPU's ring has one writer, that CPU with interrupts off, and its events take no lock: the
