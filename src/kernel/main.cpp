@@ -197,7 +197,7 @@ int boot(const boot_params& params) {
 
   // The CPUs' readiness sets (their "devices") exist before any CPU can halt on them.
   if (int err = arch::io_init(nr))
-    std::fprintf(stderr, "cpustop: no I/O readiness sets (%d): halts wait on futexes\n", err);
+    printk_fmt("no I/O readiness sets (%d): halts wait on futexes", err);
   if (int err = arch::cpu_threads_create(nr, params.pin, cpu_thread_main)) {
     // CPU 0 may have started start_kernel; a failed boot cannot be undone safely.
     panic("boot failed: cannot create CPU threads (%d)", err);

@@ -30,23 +30,20 @@ ssize_t sk_recv(int fd, std::size_t want, std::int64_t timeout_ns, Op op) {
     u32 snap = sk->rx_seq.load(std::memory_order_seq_cst);
     // A short read drained a stream: only a new event can bring more, so sleep at once.
     bool drained = sk->stream && sk->rx_drained.load(std::memory_order_relaxed) == snap;
-    if (!drained) {
+    auto read = [&] {
       ssize_t n = op();
-      if (n != -EAGAIN) {
-        if (sk->stream && n > 0 && static_cast<std::size_t>(n) < want)
-          sk->rx_drained.store(snap, std::memory_order_relaxed);
-        return n;
-      }
+      if (sk->stream && n > 0 && static_cast<std::size_t>(n) < want)
+        sk->rx_drained.store(snap, std::memory_order_relaxed);
+      return n;
+    };
+    if (!drained) {
+      if (ssize_t n = read(); n != -EAGAIN) return n;
     } else {
       net_stat_inc(NS_READS_SKIPPED);
     }
     if (!w.may_wait) {
       if (!drained) return -EAGAIN;
-      // Nothing may wait: ask the OS after all, once.
-      ssize_t n = op();
-      if (sk->stream && n > 0 && static_cast<std::size_t>(n) < want)
-        sk->rx_drained.store(snap, std::memory_order_relaxed);
-      return n;
+      return read();  // nothing may wait: ask the OS after all, once
     }
     if (int err = sk_wait(sk, sk->rx_seq, snap, SK_IN_EVENTS, w.deadline)) return err;
   }

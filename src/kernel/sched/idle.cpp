@@ -71,8 +71,7 @@ bool idle_poll(int cpu, cpu_hot* h, Done&& done) {
 // them). Not cond_block(): a halt waits on its word and on the CPU's I/O set at once.
 void arch_idle(int cpu, cpu_hot* h, s64 timeout) {
   h->idle_state.store(CPU_HALTED, std::memory_order_seq_cst);
-  if (!need_resched() && !h->pending.load(std::memory_order_seq_cst) &&
-      !idle_should_return(cpu) &&
+  if (!need_resched() && !h->pending.load(std::memory_order_seq_cst) && !idle_should_return(cpu) &&
       arch::cpu_halt(static_cast<unsigned>(cpu), &h->idle_state, CPU_HALTED, timeout) ==
           arch::HALT_IO)
     h->pending.fetch_or(IRQ_NET, std::memory_order_relaxed);
