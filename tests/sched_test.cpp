@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "arch/arch.h"
 #include "test_util.h"
 
 namespace cpustop {
@@ -173,11 +174,9 @@ TEST_P(sched, woken_rt_task_preempts_a_fair_one) {
   pid_t rt = spawn(
       "rt",
       [&] {
-        auto t0 = std::chrono::steady_clock::now();
+        std::uint64_t t0 = arch::local_clock();
         msleep(20);  // a timer wakeup first
-        slept_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                       std::chrono::steady_clock::now() - t0)
-                       .count();
+        slept_ns = static_cast<std::int64_t>(arch::local_clock() - t0);
         wait_for_completion(&go);
         points_seen_by_rt = points.load();
         stop = true;
@@ -250,20 +249,21 @@ TEST_P(sched, rt_throttling_leaves_fair_tasks_a_share) {
         while (!stop) cond_resched();
       },
       on_cpu(0));
-  // Until the rt task has run 1.2 s by the machine's accounting (more than one period).
+  // Until the rt task has run 1.2 s by the machine's accounting (more than one period), the fair
+  // task has run (only a throttled rt task lets it) and has been preempted (the period lifted
+  // the throttle). Events, not shares: the host may deschedule CPU 0's thread, and the machine
+  // charges that gap to whichever task was running, so one long gap can carry the rt task past
+  // its runtime and the period together.
   task_info ti, rti;
-  ASSERT_TRUE(test::wait_until(
-      [&] { return task_get_info(rt, &rti) == 0 && rti.sum_exec_runtime >= 1200 * 1000000ull; }));
-  ASSERT_EQ(task_get_info(fair, &ti), 0);
+  ASSERT_TRUE(test::wait_until([&] {
+    return task_get_info(rt, &rti) == 0 && task_get_info(fair, &ti) == 0 &&
+           rti.sum_exec_runtime >= 1200 * 1000000ull && ti.sum_exec_runtime > 0 && ti.nivcsw > 0;
+  })) << ti.sum_exec_runtime << " ns fair, " << rti.sum_exec_runtime << " ns rt";
   stop = true;
   ASSERT_EQ(join(rt, nullptr), 0);
   ASSERT_EQ(join(fair, nullptr), 0);
-  // sched_rt_runtime_us = 950000 of every 1000000: the fair task gets about 50 ms per second,
-  // i.e. 5% of the CPU; allow 2% to 33% (25 to 400 ms of a 1.2 s run).
-  double fair_share = static_cast<double>(ti.sum_exec_runtime) /
-                      static_cast<double>(ti.sum_exec_runtime + rti.sum_exec_runtime);
-  EXPECT_GE(fair_share, 0.02) << ti.sum_exec_runtime << " ns fair, " << rti.sum_exec_runtime;
-  EXPECT_LE(fair_share, 0.33) << ti.sum_exec_runtime << " ns fair, " << rti.sum_exec_runtime;
+  // sched_rt_runtime_us = 950000 of every 1000000: the rt task keeps most of the CPU.
+  EXPECT_LT(ti.sum_exec_runtime, rti.sum_exec_runtime);
   EXPECT_NE(dmesg().find("sched: RT throttling activated"), std::string::npos);
 }
 
@@ -307,16 +307,15 @@ TEST_P(sched, sleeps_last_at_least_as_asked) {
                 [&] {
                   cpu_stat st0, st1;
                   cpu_get_stat(0, &st0);
-                  auto t0 = std::chrono::steady_clock::now();
+                  // By the clock the timers run on (the host's clock is another clock).
+                  std::uint64_t t0 = arch::local_clock();
                   if (msleep(20)) return 1;
                   cpu_get_stat(0, &st1);
                   ticks = st1.local_timer - st0.local_timer;
-                  if (std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(20))
-                    return 2;
-                  t0 = std::chrono::steady_clock::now();
+                  if (arch::local_clock() - t0 < 20 * 1000000ull) return 2;
+                  t0 = arch::local_clock();
                   if (nanosleep(50000)) return 3;
-                  if (std::chrono::steady_clock::now() - t0 < std::chrono::microseconds(50))
-                    return 4;
+                  if (arch::local_clock() - t0 < 50000) return 4;
                   return 0;
                 },
                 on_cpu(0, SCHED_FIFO, 10)),

@@ -72,14 +72,12 @@ int run_task(F&& fn, const task_attr& attr = {}) {
 }
 
 // Waits until pid is gone (kthread_stop returns before the thread has finished exiting, as in
-// the kernel). Returns false after a few seconds.
+// the kernel). False if it never goes.
 inline bool wait_gone(pid_t pid) {
-  task_info ti;
-  for (int i = 0; i < 5000; i++) {
-    if (task_get_info(pid, &ti) == -ESRCH) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return false;
+  return wait_until([&] {
+    task_info ti;
+    return task_get_info(pid, &ti) == -ESRCH;
+  });
 }
 
 inline task_attr on_cpu(unsigned cpu, int policy = SCHED_NORMAL, int prio = 0) {
