@@ -27,6 +27,4 @@ set(CPUSTOP_PRIVATE_HEADERS
 # Nothing may be added here.
 set(CPUSTOP_LAYER_DEBTS
   # procfs reads the run queues (host, #10)
-  "src/proc/proc.cpp|kernel/sched/sched.h"
-  # the tracepoint benchmark fires the kernel's own events (trace, #11)
-  "bench/tracepoint.cpp|trace/events.h")
+  "src/proc/proc.cpp|kernel/sched/sched.h")

@@ -255,10 +255,11 @@ TEST_P(sched, rt_throttling_leaves_fair_tasks_a_share) {
   // charges that gap to whichever task was running, so one long gap can carry the rt task past
   // its runtime and the period together.
   task_info ti, rti;
-  ASSERT_TRUE(test::wait_until([&] {
+  bool lifted = test::wait_until([&] {
     return task_get_info(rt, &rti) == 0 && task_get_info(fair, &ti) == 0 &&
            rti.sum_exec_runtime >= 1200 * 1000000ull && ti.sum_exec_runtime > 0 && ti.nivcsw > 0;
-  })) << ti.sum_exec_runtime << " ns fair, " << rti.sum_exec_runtime << " ns rt";
+  });
+  ASSERT_TRUE(lifted) << ti.sum_exec_runtime << " ns fair, " << rti.sum_exec_runtime << " ns rt";
   stop = true;
   ASSERT_EQ(join(rt, nullptr), 0);
   ASSERT_EQ(join(fair, nullptr), 0);
