@@ -164,6 +164,50 @@ TEST_P(hotplug, tasks_move_off_a_dying_cpu_keeping_or_breaking_their_affinity) {
   ASSERT_EQ(cpu_up(cpu), 0);
 }
 
+// sched_setaffinity() of a running task picks its destination among the active CPUs, but
+// migration/N runs later: when hotplug has deactivated that destination meanwhile, the task must
+// still end up inside its mask (here: broken affinity, the mask's only CPU is going away), never
+// left running where it may not (affinity_violations).
+TEST_P(hotplug, an_affinity_move_whose_destination_goes_down_meanwhile_keeps_the_task_allowed) {
+  if (ncpus() < 3) GTEST_SKIP() << "needs a CPU for the victim, the caller and the destination";
+  unsigned dest = ncpus() - 1;
+  std::atomic<bool> in_section{false}, stop{false};
+  pid_t victim = spawn(
+      "victim",
+      [&] {
+        // migration/0 cannot run while preemption is off: the move stays queued behind it.
+        preempt_disable();
+        in_section = true;
+        while (cpu_active(static_cast<int>(dest))) {
+        }
+        preempt_enable();
+        while (!stop) cond_resched();
+      },
+      on_cpu(0));
+  while (!in_section) std::this_thread::yield();
+  pid_t caller = spawn(
+      "caller", [&] { EXPECT_EQ(sched_setaffinity(victim, cpumask::of(dest)), 0); }, on_cpu(1));
+  // The caller sleeps in affine_move_task() once migration_cpu_stop is queued on CPU 0.
+  while (true) {
+    task_info ti;
+    ASSERT_EQ(task_get_info(caller, &ti), 0);
+    if (ti.state == 'D') break;
+    std::this_thread::yield();
+  }
+  ASSERT_EQ(cpu_down(dest), 0);
+  ASSERT_EQ(join(caller, nullptr), 0);
+  task_info ti;
+  ASSERT_EQ(task_get_info(victim, &ti), 0);
+  EXPECT_TRUE(ti.cpus_allowed.test(static_cast<unsigned>(ti.cpu)))
+      << "victim on cpu" << ti.cpu << " outside its mask";
+  EXPECT_EQ(ti.cpus_allowed, cpumask::first_n(ncpus()))
+      << "affinity broken: cpu" << dest << " was its only CPU";
+  EXPECT_EQ(get_sched_stats().affinity_violations, 0u);
+  stop = true;
+  ASSERT_EQ(join(victim, nullptr), 0);
+  ASSERT_EQ(cpu_up(dest), 0);
+}
+
 TEST_P(hotplug, a_failing_startup_rolls_the_cpu_back_offline) {
   unsigned cpu = ncpus() - 1;
   ASSERT_EQ(cpu_down(cpu), 0);

@@ -1,8 +1,12 @@
 // The class-ordered scheduler: class order, RT FIFO/RR, CFS weights, wakeup preemption,
 // asynchronous preemption under preempt=full, sleeping, policies, accounting and bad input.
+#include <pthread.h>
+#include <sched.h>
+
 #include <array>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <thread>
 #include <vector>
 
@@ -354,11 +358,60 @@ TEST_P(sched, accounts_user_time_of_a_spinning_task) {
   while (task_get_info(pid, &last) == 0 && last.state != 'Z')
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   ASSERT_EQ(join(pid, nullptr), 0);
-  // 300 ms of spinning at HZ=1000 (the host may steal some of it on an oversubscribed machine).
-  EXPECT_GE(last.utime + last.stime, 150u);
+  // 300 ms of spinning at HZ=1000; what the host took from it is the CPUs' steal instead.
+  std::uint64_t steal = 0;
+  for (unsigned c = 0; c < ncpus(); c++) {
+    cpu_stat st;
+    ASSERT_EQ(cpu_get_stat(c, &st), 0);
+    steal += st.steal;
+  }
+  EXPECT_GE(last.utime + last.stime + steal, 150u);
   EXPECT_GT(last.utime, last.stime);
   EXPECT_GE(last.sum_exec_runtime, 150 * 1000000ull);
   EXPECT_NE(proc_stat().find("cpu0 "), std::string::npos);
+}
+
+// Steal: a host thread sharing logical CPU 0's hardware CPU takes time from a task spinning
+// there, and /proc/stat's steal column says how much (paravirt steal clock: schedstat run_delay).
+TEST_P(sched, a_host_thread_on_the_same_hardware_cpu_shows_as_steal) {
+  cpu_set_t hw;
+  ASSERT_EQ(sched_getaffinity(0, sizeof(hw), &hw), 0);
+  if (ncpus() > static_cast<unsigned>(CPU_COUNT(&hw)))
+    GTEST_SKIP() << "logical CPUs are pinned only when each has its own hardware CPU";
+  int first_hw = 0;
+  while (!CPU_ISSET(first_hw, &hw)) first_hw++;  // logical CPU 0 is pinned to the first allowed
+  std::atomic<bool> stop{false};
+  pid_t spinner = spawn(
+      "spinner",
+      [&] {
+        while (!stop) cond_resched();
+      },
+      on_cpu(0));
+  std::thread host([&] {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(first_hw, &one);
+    pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
+    // Spins until CPU 0 has accounted 20 ms of steal, two USER_HZ ticks of /proc/stat (or a
+    // minute passed: a host that says nothing).
+    auto give_up = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+    cpu_stat st;
+    while (cpu_get_stat(0, &st) == 0 && st.steal < 20 &&
+           std::chrono::steady_clock::now() < give_up) {
+    }
+  });
+  host.join();
+  cpu_stat st;
+  ASSERT_EQ(cpu_get_stat(0, &st), 0);
+  EXPECT_GE(st.steal, 20u);
+  std::string line = proc_stat().substr(proc_stat().find("cpu0 "));
+  unsigned long long f[8];
+  ASSERT_EQ(std::sscanf(line.c_str(), "cpu0 %llu %llu %llu %llu %llu %llu %llu %llu", &f[0], &f[1],
+                        &f[2], &f[3], &f[4], &f[5], &f[6], &f[7]),
+            8);
+  EXPECT_GE(f[7], 2u) << "steal is the 8th value of a cpu line: " << line.substr(0, 80);
+  stop = true;
+  ASSERT_EQ(join(spinner, nullptr), 0);
 }
 
 TEST_P(sched, spawns_and_joins_many_tasks) {

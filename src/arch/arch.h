@@ -59,6 +59,11 @@ void cpu_threads_join();
 // Whether logical CPU `cpu` is pinned, and to which hardware CPU (-1 if not).
 int cpu_thread_hw_cpu(unsigned cpu);
 
+// The paravirt steal clock of the calling CPU thread: ns it has spent runnable on the host but
+// waiting for a hardware CPU (the host's schedstat run_delay), monotonic; 0 where the host does
+// not say. A few hundred ns: call it from the tick, not from hot paths.
+std::uint64_t steal_clock();
+
 // Per-CPU-thread slots holding the kernel layer's `current` task (and the C++ runtime's
 // exception globals). A fiber interrupted and resumed on another CPU thread must never combine
 // one thread's pointer with another thread's slot, so the platform reads a slot in one step.

@@ -69,6 +69,7 @@ void* cpu_thread_main(void* arg) {
   sigemptyset(&set);
   sigaddset(&set, SIGPIPE);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  steal_clock();  // opens this thread's schedstat now, not in its first tick
   t->tid.store(static_cast<pid_t>(syscall(SYS_gettid)), std::memory_order_release);
   t->entry(t->cpu);
   return nullptr;

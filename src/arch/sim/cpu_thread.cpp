@@ -40,6 +40,11 @@ const char* clocksource_name() {
   return "sim";
 }
 
+// A virtual CPU runs whenever the engine picks it: nothing is ever stolen from it.
+std::uint64_t steal_clock() {
+  return 0;
+}
+
 unsigned nr_hw_cpus() {
   return sim::cfg().cpus;
 }

@@ -449,6 +449,12 @@ void sched_tick_account(rq* rq, task_struct* curr, u64 now_jiffies) {
   u64 delta = now_jiffies - rq->last_tick_jiffies;
   if (static_cast<s64>(delta) <= 0) return;
   rq->last_tick_jiffies = now_jiffies;
+  // Time the host took is nobody's here (account_process_tick): it goes to steal.
+  if (u64 steal = std::min(delta, rq->steal_unaccounted / TICK_NSEC)) {
+    rq->steal_unaccounted -= steal * TICK_NSEC;
+    stat_add(rq->cpustat[CPUTIME_STEAL], steal);
+    if ((delta -= steal) == 0) return;
+  }
   if (is_idle_task(curr)) {
     stat_add(rq->cpustat[CPUTIME_IDLE], delta);
   } else if (!(curr->flags & PF_KTHREAD) && !curr->in_kernel) {
@@ -460,12 +466,33 @@ void sched_tick_account(rq* rq, task_struct* curr, u64 now_jiffies) {
   }
 }
 
+// steal_account_process_time(): every few ticks, what the host's steal clock says this CPU's
+// thread waited for a hardware CPU; and whether haltpoll may spin here. The kernel polls before
+// halting only on dedicated vCPUs (cpuidle-haltpoll needs KVM_HINTS_REALTIME): on a shared core
+// the spin takes the cycles of whoever would send the wakeup, a client on the same host.
+static void steal_account_process_time(rq* rq, u64 now_jiffies) {
+  constexpr u64 STEAL_PERIOD = 8;  // jiffies between reads: a read is a system call
+  u64 elapsed = now_jiffies - rq->steal_read_jiffies;
+  if (elapsed < STEAL_PERIOD) return;
+  u64 steal = arch::steal_clock();
+  u64 delta = steal - rq->prev_steal_time;
+  bool first = rq->steal_read_jiffies == 0;
+  rq->prev_steal_time = steal;
+  rq->steal_read_jiffies = now_jiffies;
+  if (first) return;  // before the first read: the thread's whole life, not the machine's
+  rq->steal_unaccounted += delta;
+  // Heavy: the host kept us waiting for more than 1/16 of the period.
+  rq->steal_heavy.store(delta * 16 > elapsed * TICK_NSEC, std::memory_order_relaxed);
+}
+
 void scheduler_tick() {
   rq* rq = this_rq();
   rq_lock(rq);
   task_struct* curr = rq->curr;
   update_rq_clock(rq);
-  sched_tick_account(rq, curr, get_jiffies_64());
+  u64 now = get_jiffies_64();
+  steal_account_process_time(rq, now);
+  sched_tick_account(rq, curr, now);
   curr->sched_class->task_tick(rq, curr, 0);
   rq_unlock(rq);
   trigger_load_balance(rq);

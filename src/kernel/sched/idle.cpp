@@ -51,9 +51,11 @@ void idle_poll_io(int cpu, cpu_hot* h) {
 }
 
 // Poll for the haltpoll window (cond_policy.idle_poll_ns) before halting: a wakeup that comes
-// soon finds the CPU awake. With I/O, each round polls the I/O set as well.
+// soon finds the CPU awake. With I/O, each round polls the I/O set as well. Not while the host
+// steals from this CPU (steal_account_process_time): then the spin is someone else's time.
 template <class Done>
 bool idle_poll(int cpu, cpu_hot* h, Done&& done) {
+  if (cpu_rq(cpu)->steal_heavy.load(std::memory_order_relaxed)) return false;
   u64 poll_until = arch::local_clock() + cond_policy.idle_poll_ns;
   bool io = arch::io_active(static_cast<unsigned>(cpu));
   while (!done()) {

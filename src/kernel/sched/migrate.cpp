@@ -138,7 +138,12 @@ int migration_cpu_stop(void* data) {
     }
     if (task_on_rq_queued(p)) {
       update_rq_clock(rq);
-      rq = __migrate_task(rq, p, arg->dest_cpu);
+      int dest = arg->dest_cpu;
+      // Hotplug took the destination away since the request. The kernel leaves the task where
+      // it is until cpusets re-apply its affinity; with no cpusets here, move it to a CPU it may
+      // run on now (breaking its affinity if none of its mask is left).
+      if (pending && !is_cpu_allowed(p, dest)) dest = select_fallback_rq(dest, p);
+      if (dest != rq->cpu) rq = __migrate_task(rq, p, dest);
     } else {
       p->wake_cpu = arg->dest_cpu;
     }

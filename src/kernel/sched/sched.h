@@ -107,6 +107,10 @@ struct rq {
   u64 next_balance = 0;  // jiffies; owner CPU only
   std::atomic<bool> nohz_balance_kick{false};
   u64 last_tick_jiffies = 0;  // the tick's accounting position
+  // The host's steal clock as last read (steal_account_process_time), the steal not yet
+  // accounted, and whether the host shares this CPU's hardware CPU enough to stop haltpoll.
+  u64 prev_steal_time = 0, steal_read_jiffies = 0, steal_unaccounted = 0;
+  std::atomic<bool> steal_heavy{false};
   stat_u64 cpustat[NR_STATS] = {};
   stat_u64 nr_ttwu_remote{0};
   cpumask cpumask_of_cpu;  // this CPU alone: cpus_ptr of its migrate-disabled tasks
