@@ -156,7 +156,8 @@ long nr_live_task_structs() {
 }
 
 task_struct* copy_process(const task_create_args& args, int* err) {
-  const task_attr& attr = args.attr;
+  static const task_attr default_attr;
+  const task_attr& attr = args.attr ? *args.attr : default_attr;
   *err = -EINVAL;
   if (!valid_attr(attr)) return nullptr;
   std::size_t stack_size = attr.stack_size ? attr.stack_size : THREAD_SIZE;
@@ -277,7 +278,7 @@ pid_t spawn_callable(std::string_view name, const task_attr& attr, std::size_t s
   if (!booted()) return -ENODEV;
   task_create_args args;
   args.name = name;
-  args.attr = attr;
+  args.attr = &attr;
   args.fn_size = size;
   args.fn_align = align;
   args.construct = construct;
