@@ -83,10 +83,15 @@ inline thread_info* current_thread_info() {
   return likely(p) ? static_cast<thread_info*>(p) : external_thread_info();
 }
 
-// The CPU the caller runs on. Stable only while preemption is disabled.
-inline cpu_hot* this_cpu() {
-  int cpu = current_thread_info()->cpu.load(std::memory_order_relaxed);
+// The CPU the caller runs on. Stable only while preemption is disabled. The variants that take
+// ti get the caller's current_thread_info(), which a context keeps across switches: hot paths
+// read the slot once (the compiler cannot merge the reads).
+inline cpu_hot* this_cpu(thread_info* ti) {
+  int cpu = ti->cpu.load(std::memory_order_relaxed);
   return likely(cpu >= 0) ? &cpu_hot_array[cpu] : external_cpu_hot();
+}
+inline cpu_hot* this_cpu() {
+  return this_cpu(current_thread_info());
 }
 
 inline cpu_hot* per_cpu_hot(unsigned cpu) {
@@ -94,10 +99,12 @@ inline cpu_hot* per_cpu_hot(unsigned cpu) {
 }
 
 // The running task (the idle task in the idle loop); nullptr on a thread outside cpustop.
-inline task_struct* get_current() {
-  thread_info* ti = current_thread_info();
+inline task_struct* get_current(thread_info* ti) {
   return ti->cpu.load(std::memory_order_relaxed) >= 0 ? reinterpret_cast<task_struct*>(ti)
                                                       : nullptr;
+}
+inline task_struct* get_current() {
+  return get_current(current_thread_info());
 }
 
 inline int raw_smp_processor_id() {

@@ -27,13 +27,20 @@ inline void barrier() {
   asm volatile("" ::: "memory");
 }
 
-inline void __preempt_count_add(int v) {
-  current_thread_info()->preempt_count += v;
+// The variants that take ti: see this_cpu(ti).
+inline void __preempt_count_add(thread_info* ti, int v) {
+  ti->preempt_count += v;
   barrier();
 }
-inline void __preempt_count_sub(int v) {
+inline void __preempt_count_sub(thread_info* ti, int v) {
   barrier();
-  current_thread_info()->preempt_count -= v;
+  ti->preempt_count -= v;
+}
+inline void __preempt_count_add(int v) {
+  __preempt_count_add(current_thread_info(), v);
+}
+inline void __preempt_count_sub(int v) {
+  __preempt_count_sub(current_thread_info(), v);
 }
 inline int __preempt_count() {
   return current_thread_info()->preempt_count;
@@ -51,8 +58,11 @@ inline bool in_softirq_ctx() {
   return __preempt_count() & SOFTIRQ_MASK;
 }
 
+inline bool need_resched(thread_info* ti) {
+  return this_cpu(ti)->need_resched.load(std::memory_order_relaxed) != 0;
+}
 inline bool need_resched() {
-  return this_cpu()->need_resched.load(std::memory_order_relaxed) != 0;
+  return need_resched(current_thread_info());
 }
 
 // Handles this CPU's pending interrupts (ticks, timers, remote wakeups) in hardirq context.
@@ -69,10 +79,12 @@ inline void irq_enable_point() {
     preempt_schedule();
 }
 
-inline void __preempt_enable() {
+inline void __preempt_enable(thread_info* ti) {
   barrier();
-  thread_info* ti = current_thread_info();
   if (--ti->preempt_count == 0 && !ti->irqs_off) irq_enable_point();
+}
+inline void __preempt_enable() {
+  __preempt_enable(current_thread_info());
 }
 
 // might_sleep(): false (after a one-time report) when the caller is in atomic context.

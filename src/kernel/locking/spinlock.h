@@ -25,10 +25,15 @@ inline bool raw_spin_is_locked(const raw_spinlock_t* l) {
   return l->val.load(std::memory_order_relaxed) != 0;
 }
 
-inline void __raw_spin_lock(raw_spinlock_t* l) {
-  __preempt_count_add(1);
+// The variants that take ti get the caller's current_thread_info() (see this_cpu(ti)).
+inline void __raw_spin_lock(raw_spinlock_t* l, thread_info* ti) {
+  ti->preempt_count += 1;
+  barrier();
   lockdep_acquire(l);
   do_raw_spin_lock(l);
+}
+inline void __raw_spin_lock(raw_spinlock_t* l) {
+  __raw_spin_lock(l, current_thread_info());
 }
 inline bool __raw_spin_trylock(raw_spinlock_t* l) {
   __preempt_count_add(1);
@@ -47,28 +52,35 @@ inline void __raw_spin_unlock(raw_spinlock_t* l) {
 inline void __local_irq_disable() {
   current_thread_info()->irqs_off = 1;
 }
-inline void __raw_spin_lock_irq(raw_spinlock_t* l) {
-  __local_irq_disable();
-  __raw_spin_lock(l);
+inline void __raw_spin_lock_irq(raw_spinlock_t* l, thread_info* ti) {
+  ti->irqs_off = 1;
+  __raw_spin_lock(l, ti);
 }
-inline void __raw_spin_unlock_irq(raw_spinlock_t* l) {
+inline void __raw_spin_lock_irq(raw_spinlock_t* l) {
+  __raw_spin_lock_irq(l, current_thread_info());
+}
+inline void __raw_spin_unlock_irq(raw_spinlock_t* l, thread_info* ti) {
   lockdep_release(l);
   do_raw_spin_unlock(l);
-  current_thread_info()->irqs_off = 0;
-  __preempt_enable();
+  ti->irqs_off = 0;
+  __preempt_enable(ti);
+}
+inline void __raw_spin_unlock_irq(raw_spinlock_t* l) {
+  __raw_spin_unlock_irq(l, current_thread_info());
 }
 inline unsigned long __raw_spin_lock_irqsave(raw_spinlock_t* l) {
   thread_info* ti = current_thread_info();
   unsigned long flags = static_cast<unsigned long>(ti->irqs_off);
   ti->irqs_off = 1;
-  __raw_spin_lock(l);
+  __raw_spin_lock(l, ti);
   return flags;
 }
 inline void __raw_spin_unlock_irqrestore(raw_spinlock_t* l, unsigned long flags) {
+  thread_info* ti = current_thread_info();
   lockdep_release(l);
   do_raw_spin_unlock(l);
-  current_thread_info()->irqs_off = static_cast<int>(flags);
-  __preempt_enable();
+  ti->irqs_off = static_cast<int>(flags);
+  __preempt_enable(ti);
 }
 
 // Scoped irqsave guard for kernel code.

@@ -14,6 +14,7 @@ namespace cpustop {
 
 stat_u64 migration_counts[NR_MIG_CAUSES];
 stat_u64 cross_node_migrations;
+std::atomic<bool> rd_overloaded{false};
 
 namespace {
 
@@ -83,13 +84,20 @@ struct lb_env {
 };
 
 // The group with the most fair tasks outside this CPU's, if it has at least two more than ours;
-// *imbalance is then the number of tasks to move.
-const cpumask* find_busiest_group(int this_cpu, const sched_domain& sd, unsigned* imbalance) {
+// *imbalance is then the number of tasks to move. A pass over a top domain (top) also sets
+// rd_overloaded to what it saw, as update_sd_lb_stats() does.
+const cpumask* find_busiest_group(int this_cpu, const sched_domain& sd, bool top,
+                                  unsigned* imbalance) {
   unsigned local_load = 0, busiest_load = 0;
   const cpumask* busiest_group = nullptr;
+  bool overloaded = false;
   for (const cpumask& group : sd.groups) {
     unsigned load = 0;
-    for (unsigned c : group) load += cfs_load(static_cast<int>(c));
+    for (unsigned c : group) {
+      load += cfs_load(static_cast<int>(c));
+      if (cpu_rq(static_cast<int>(c))->nr_running.load(std::memory_order_relaxed) > 1)
+        overloaded = true;
+    }
     if (group.test(static_cast<unsigned>(this_cpu))) {
       local_load = load;
     } else if (load > busiest_load) {
@@ -97,6 +105,8 @@ const cpumask* find_busiest_group(int this_cpu, const sched_domain& sd, unsigned
       busiest_group = &group;
     }
   }
+  if (top && rd_overloaded.load(std::memory_order_relaxed) != overloaded)
+    rd_overloaded.store(overloaded, std::memory_order_relaxed);
   if (!busiest_group || busiest_load < local_load + 2) return nullptr;
   *imbalance = std::max(1u, (busiest_load - local_load) / 2);
   return busiest_group;
@@ -118,7 +128,9 @@ int find_busiest_queue(const cpumask& group) {
 
 lb_env find_busiest(int this_cpu, const sched_domain& sd) {
   lb_env env;
-  if (const cpumask* group = find_busiest_group(this_cpu, sd, &env.imbalance))
+  const std::vector<sched_domain>& domains = cpu_sched_domains(this_cpu);
+  bool top = !domains.empty() && &sd == &domains.back();
+  if (const cpumask* group = find_busiest_group(this_cpu, sd, top, &env.imbalance))
     env.busiest_cpu = find_busiest_queue(*group);
   return env;
 }
@@ -272,6 +284,9 @@ void nohz_balance_kicked() {
 int newidle_balance(rq* this_rq) {
   int cpu = this_rq->cpu;
   if (!cpu_active(cpu)) return 0;
+  // As sched_balance_newidle(): no CPU has a task waiting, so nothing can be pulled; skip the
+  // scan of the other CPUs' run queues (remote cache lines).
+  if (!rd_overloaded.load(std::memory_order_relaxed)) return 0;
   unsigned pulled = 0;
   for (sched_domain& sd : cpu_sched_domains(cpu)) {
     pulled += load_balance(cpu, sd, CPU_NEWLY_IDLE, true);

@@ -167,13 +167,14 @@ static task_struct* pick_next_task(rq* rq, task_struct* prev) {
   __builtin_unreachable();  // the idle class always has its task
 }
 
-// Runs on the task that was switched to, with rq->lock still held by the switch.
-static void finish_task_switch(task_struct* prev) {
-  rq* rq = this_rq();
+// Runs on the task that was switched to (ti is its thread_info), with rq->lock still held by the
+// switch.
+static void finish_task_switch(task_struct* prev, thread_info* ti) {
+  rq* rq = cpu_rq(ti->cpu.load(std::memory_order_relaxed));
   unsigned prev_state = task_state(prev);
   // prev's context was saved before we got here: from now on it may run elsewhere.
   prev->on_cpu.store(0, std::memory_order_release);
-  rq_unlock_irq(rq);
+  rq_unlock_irq(rq, ti);
   if (unlikely(prev_state == TASK_DEAD)) release_task_stack_and_ref(prev);
 }
 
@@ -184,11 +185,11 @@ static void context_switch(rq* rq, task_struct* prev, task_struct* next) {
   bool dead = task_state(prev) == TASK_DEAD;
   void* from = arch::context_switch(&prev->ctx, &next->ctx, prev, dead);
   // Resumed: we are prev again, on whichever CPU switched to us.
-  finish_task_switch(static_cast<task_struct*>(from));
+  finish_task_switch(static_cast<task_struct*>(from), &prev->thread_info);
 }
 
 void schedule_tail(task_struct* prev) {
-  finish_task_switch(prev);
+  finish_task_switch(prev, current_thread_info());
 }
 
 enum : int { SM_NONE = 0, SM_PREEMPT = 1, SM_YIELD = 2 };
@@ -201,13 +202,14 @@ static void schedule_debug(task_struct* prev) {
   }
 }
 
-static void __schedule(int sched_mode) {
-  int cpu = raw_smp_processor_id();
+// ti: the caller's current_thread_info(), which is prev's.
+static void __schedule(int sched_mode, thread_info* ti) {
+  int cpu = ti->cpu.load(std::memory_order_relaxed);
   rq* rq = cpu_rq(cpu);
   task_struct* prev = rq->curr;
   if (!is_idle_task(prev)) schedule_debug(prev);
 
-  rq_lock_irq(rq);
+  rq_lock_irq(rq, ti);
   update_rq_clock(rq);
   unsigned prev_state = task_state(prev);
   // sched_yield(): the class puts prev behind its peers under the same lock and clock read.
@@ -222,7 +224,7 @@ static void __schedule(int sched_mode) {
   // About to go idle: try to pull work first (may drop and retake rq->lock).
   if (rq->nr_running == 0 && !is_idle_task(prev)) newidle_balance(rq);
   task_struct* next = pick_next_task(rq, prev);
-  this_cpu()->need_resched.store(0, std::memory_order_relaxed);
+  per_cpu_hot(static_cast<unsigned>(cpu))->need_resched.store(0, std::memory_order_relaxed);
 
   if (likely(prev != next)) {
     stat_add(rq->nr_switches, 1);
@@ -241,25 +243,26 @@ static void __schedule(int sched_mode) {
     trace_sched_switch(sched_mode & SM_PREEMPT, prev, next, prev_state);
     context_switch(rq, prev, next);
   } else {
-    rq_unlock_irq(rq);
+    rq_unlock_irq(rq, ti);
   }
 }
 
 void schedule() {
+  thread_info* ti = current_thread_info();
   do {
-    __preempt_count_add(1);
-    __schedule(SM_NONE);
-    __preempt_count_sub(1);
-    if (unlikely(this_cpu()->pending.load(std::memory_order_relaxed))) do_pending_irqs();
-  } while (need_resched());
+    __preempt_count_add(ti, 1);
+    __schedule(SM_NONE, ti);
+    __preempt_count_sub(ti, 1);
+    if (unlikely(this_cpu(ti)->pending.load(std::memory_order_relaxed))) do_pending_irqs();
+  } while (need_resched(ti));
 }
 
-void schedule_yield() {
-  __preempt_count_add(1);
-  __schedule(SM_YIELD);
-  __preempt_count_sub(1);
-  if (unlikely(this_cpu()->pending.load(std::memory_order_relaxed))) do_pending_irqs();
-  if (need_resched()) schedule();
+void schedule_yield(thread_info* ti) {
+  __preempt_count_add(ti, 1);
+  __schedule(SM_YIELD, ti);
+  __preempt_count_sub(ti, 1);
+  if (unlikely(this_cpu(ti)->pending.load(std::memory_order_relaxed))) do_pending_irqs();
+  if (need_resched(ti)) schedule();
 }
 
 void schedule_preempt_disabled() {
@@ -271,27 +274,29 @@ void schedule_preempt_disabled() {
 void preempt_schedule() {
   thread_info* ti = current_thread_info();
   if (ti->preempt_count || ti->irqs_off) return;
-  task_struct* curr = get_current();
+  task_struct* curr = get_current(ti);
   if (!curr || is_idle_task(curr)) return;
   do {
-    __preempt_count_add(1);
-    __schedule(SM_PREEMPT);
-    __preempt_count_sub(1);
-    if (unlikely(this_cpu()->pending.load(std::memory_order_relaxed))) do_pending_irqs();
-  } while (need_resched());
+    __preempt_count_add(ti, 1);
+    __schedule(SM_PREEMPT, ti);
+    __preempt_count_sub(ti, 1);
+    if (unlikely(this_cpu(ti)->pending.load(std::memory_order_relaxed))) do_pending_irqs();
+  } while (need_resched(ti));
 }
 
 void schedule_idle() {
+  thread_info* ti = current_thread_info();
   // The idle task runs with preemption disabled; __schedule sees it at the usual depth.
   do {
-    __schedule(SM_NONE);
-  } while (need_resched());
+    __schedule(SM_NONE, ti);
+  } while (need_resched(ti));
 }
 
 // Called by do_exit() with preemption disabled, the depth __schedule() expects.
 void do_task_dead() {
-  set_task_state(get_current(), TASK_DEAD);
-  __schedule(SM_NONE);
+  thread_info* ti = current_thread_info();
+  set_task_state(get_current(ti), TASK_DEAD);
+  __schedule(SM_NONE, ti);
   __builtin_trap();
 }
 
@@ -584,6 +589,7 @@ void sched_init() {
   static_assert(sizeof(sched_classes) / sizeof(sched_classes[0]) == 4);
   BUG_ON(sched_classes[0] != &stop_sched_class || sched_classes[3] != &idle_sched_class);
   runqueues = new rq[nr_cpu_ids_];
+  rd_overloaded.store(false, std::memory_order_relaxed);  // nothing left from an earlier boot
   for (unsigned cpu = 0; cpu < nr_cpu_ids_; cpu++) {
     rq* rq = cpu_rq(static_cast<int>(cpu));
     raw_spin_lock_init(&rq->__lock, LOCK_RQ, static_cast<std::uint16_t>(cpu));

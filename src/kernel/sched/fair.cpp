@@ -142,12 +142,12 @@ void dequeue_entity(cfs_rq* cfs, rq* rq, sched_entity* se, int flags) {
 
 void enqueue_task_fair(rq* rq, task_struct* p, int flags) {
   enqueue_entity(&rq->cfs, rq, &p->se, flags);
-  ++rq->nr_running;
+  add_nr_running(rq, 1);
 }
 
 void dequeue_task_fair(rq* rq, task_struct* p, int flags) {
   dequeue_entity(&rq->cfs, rq, &p->se, flags);
-  --rq->nr_running;
+  sub_nr_running(rq, 1);
 }
 
 // 1: curr should yield to se; 0: within the wakeup granularity; -1: se is not ahead.

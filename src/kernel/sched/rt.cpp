@@ -68,7 +68,7 @@ void enqueue_task_rt(rq* rq, task_struct* p, int flags) {
   rt->bitmap[prio / 64] |= u64{1} << (prio % 64);
   rt->rt_nr_running++;
   p->rt.on_rq = 1;
-  ++rq->nr_running;
+  add_nr_running(rq, 1);
 }
 
 void dequeue_task_rt(rq* rq, task_struct* p, int) {
@@ -79,7 +79,7 @@ void dequeue_task_rt(rq* rq, task_struct* p, int) {
   if (list_empty(&rt->queue[prio])) rt->bitmap[prio / 64] &= ~(u64{1} << (prio % 64));
   rt->rt_nr_running--;
   p->rt.on_rq = 0;
-  --rq->nr_running;
+  sub_nr_running(rq, 1);
 }
 
 void requeue_task_rt(rq* rq, task_struct* p, bool head) {

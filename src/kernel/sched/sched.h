@@ -116,6 +116,20 @@ struct rq {
   cpumask cpumask_of_cpu;  // this CPU alone: cpus_ptr of its migrate-disabled tasks
 };
 
+// The kernel's rd->overloaded for the one root domain: some CPU has more than one runnable task.
+// Set by add_nr_running(), cleared by a balance pass over a top domain that saw none; a CPU about
+// to go idle balances only while it is set (sched_balance_newidle()).
+extern std::atomic<bool> rd_overloaded;
+inline void add_nr_running(rq* rq, unsigned count) {
+  unsigned prev = rq->nr_running;
+  rq->nr_running += count;
+  if (prev < 2 && prev + count >= 2 && !rd_overloaded.load(std::memory_order_relaxed))
+    rd_overloaded.store(true, std::memory_order_relaxed);
+}
+inline void sub_nr_running(rq* rq, unsigned count) {
+  rq->nr_running -= count;
+}
+
 extern rq* runqueues;
 inline rq* cpu_rq(int cpu) {
   return &runqueues[cpu];
@@ -144,6 +158,12 @@ inline void rq_lock(rq* rq) {
 }
 inline void rq_unlock(rq* rq) {
   __raw_spin_unlock(&rq->__lock);
+}
+inline void rq_lock_irq(rq* rq, thread_info* ti) {
+  __raw_spin_lock_irq(&rq->__lock, ti);
+}
+inline void rq_unlock_irq(rq* rq, thread_info* ti) {
+  __raw_spin_unlock_irq(&rq->__lock, ti);
 }
 inline void rq_lock_irq(rq* rq) {
   __raw_spin_lock_irq(&rq->__lock);
@@ -230,8 +250,8 @@ inline bool sched_class_above(const sched_class* a, const sched_class* b) {
 extern const int sched_prio_to_weight[40];
 extern const u32 sched_prio_to_wmult[40];
 
-// sched_yield(): yield_task and the switch under one rq->lock.
-void schedule_yield();
+// sched_yield(): yield_task and the switch under one rq->lock; ti is current_thread_info().
+void schedule_yield(thread_info* ti);
 // Called by the idle loop when need_resched is set.
 void schedule_idle();
 

@@ -12,11 +12,11 @@ int select_task_rq_stop(task_struct* p, int, int) {
 }  // never migrates
 
 void enqueue_task_stop(rq* rq, task_struct*, int) {
-  ++rq->nr_running;
+  add_nr_running(rq, 1);
 }
 
 void dequeue_task_stop(rq* rq, task_struct*, int) {
-  --rq->nr_running;
+  sub_nr_running(rq, 1);
 }
 
 void update_curr_stop(rq* rq) {

@@ -52,10 +52,13 @@ int smp_processor_id() {
 }
 
 int sched_yield() {
-  task_struct* p = get_current();
-  if (!p || is_idle_task(p) || (__preempt_count() & (HARDIRQ_MASK | SOFTIRQ_MASK))) return -EPERM;
-  if (!might_sleep()) return -EDEADLK;
-  schedule_yield();
+  // The checks and the switch on one read of the context (see this_cpu(ti)); might_sleep()
+  // spelled out on it.
+  thread_info* ti = current_thread_info();
+  task_struct* p = get_current(ti);
+  if (!p || is_idle_task(p) || (ti->preempt_count & (HARDIRQ_MASK | SOFTIRQ_MASK))) return -EPERM;
+  if ((ti->preempt_count || ti->irqs_off) && !__might_sleep(__func__)) return -EDEADLK;
+  schedule_yield(ti);
   return 0;
 }
 
