@@ -16,27 +16,57 @@ namespace {
 
 constexpr int N = 200000;
 
+// Timed over x's N yields, divided by the switches both tasks made meanwhile (their nvcsw +
+// nivcsw): a CFS yield gives way only while the other task's vruntime is within the wakeup
+// granularity of the yielder's (the skip buddy), so a pair that starts apart runs one side alone
+// for up to a millisecond of yields that switch nothing. The pair first yields until it has
+// alternated 1000 times; a yield that still switches nothing counts against us (its time is in
+// the numerator only).
 double ours_yield() {
   return in_task([] {
-    std::atomic<int> started{0};
+    std::atomic<int> started{0}, last{-1};
+    std::atomic<long> alternations{0};
+    std::atomic<pid_t> pids[2] = {0, 0};
     bench_clock::time_point t0, t1;
+    std::uint64_t sw0 = 0, sw1 = 0;
     task_attr a;
     a.cpus = cpumask::of(0);
-    auto body = [&](bool first) {
+    auto switches = [&] {
+      std::uint64_t n = 0;
+      for (auto& pid : pids) {
+        task_info ti;
+        if (task_get_info(pid.load(), &ti) == 0) n += ti.nvcsw + ti.nivcsw;
+      }
+      return n;
+    };
+    auto body = [&](int id) {
+      pids[id] = getpid();
       started++;
       while (started.load() < 2) sched_yield();
-      if (first) t0 = bench_clock::now();
+      while (alternations.load(std::memory_order_relaxed) < 1000) {
+        sched_yield();
+        if (last.load(std::memory_order_relaxed) != id) {
+          last.store(id, std::memory_order_relaxed);
+          alternations.fetch_add(1, std::memory_order_relaxed);
+        }
+      }
+      if (id == 0) {
+        sw0 = switches();
+        t0 = bench_clock::now();
+      }
       for (int i = 0; i < N; i++) sched_yield();
-      if (first) t1 = bench_clock::now();
+      if (id == 0) {
+        t1 = bench_clock::now();
+        sw1 = switches();
+      }
     };
     pid_t x = spawn(
-        "yield-a", [&] { body(true); }, a);
+        "yield-a", [&] { body(0); }, a);
     pid_t y = spawn(
-        "yield-b", [&] { body(false); }, a);
+        "yield-b", [&] { body(1); }, a);
     join(x, nullptr);
     join(y, nullptr);
-    // x's N yields span the 2N switches of both tasks.
-    return ns_between(t0, t1) / (2.0 * N);
+    return sw1 > sw0 ? ns_between(t0, t1) / static_cast<double>(sw1 - sw0) : -1.0;
   });
 }
 

@@ -22,7 +22,6 @@
 
 #include "bench.h"
 #include "bench_util.h"
-#include "trace/events.h"
 
 namespace cpustop::bench {
 
@@ -53,10 +52,7 @@ double ours_tracepoint(bool enabled) {
   trace_event_enable("stop:cpu_stop_finish", enabled);
   double ns = in_task([] {
     double t0 = thread_cpu_ns();
-    for (int i = 0; i < N; i++) {
-      trace_cpu_stop_finish(&some_fn, i);
-      asm volatile("" ::: "memory");
-    }
+    trace_cpu_stop_finish_loop(&some_fn, N);
     return (thread_cpu_ns() - t0) / N;
   });
   trace_event_enable("stop:cpu_stop_finish", false);

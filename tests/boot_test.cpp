@@ -126,8 +126,9 @@ TEST(boot, per_cpu_threads_exist_on_every_cpu) {
   std::vector<std::string> names;
   for (const task_info& t : task_list()) names.push_back(t.comm);
   for (unsigned c = 0; c < 4; c++) {
-    for (const std::string& n : {"migration/" + std::to_string(c), "ksoftirqd/" + std::to_string(c),
-                                 "kworker/" + std::to_string(c) + ":0"})
+    for (const std::string& n :
+         {"cpuhp/" + std::to_string(c), "migration/" + std::to_string(c),
+          "ksoftirqd/" + std::to_string(c), "kworker/" + std::to_string(c) + ":0"})
       EXPECT_NE(std::find(names.begin(), names.end(), n), names.end()) << n;
   }
   task_info init;

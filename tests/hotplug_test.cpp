@@ -3,6 +3,7 @@
 #include <mutex>
 #include <thread>
 
+#include "kernel/cpu.h"
 #include "test_util.h"
 
 namespace cpustop {
@@ -23,7 +24,8 @@ char state_of(const std::string& comm) {
 // Each CPU's per-CPU threads are parked exactly while it is offline.
 void expect_percpu_threads(unsigned cpu, bool online) {
   std::string c = std::to_string(cpu);
-  for (const std::string& comm : {"migration/" + c, "ksoftirqd/" + c, "kworker/" + c + ":0"}) {
+  for (const std::string& comm :
+       {"cpuhp/" + c, "migration/" + c, "ksoftirqd/" + c, "kworker/" + c + ":0"}) {
     char st = state_of(comm);
     if (online)
       EXPECT_NE(st, 'P') << comm << " parked on an online CPU";
@@ -142,7 +144,7 @@ TEST_P(hotplug, tasks_move_off_a_dying_cpu_keeping_or_breaking_their_affinity) {
   // Make sure twocpus really sits on the dying CPU first.
   ASSERT_EQ(sched_setaffinity(two_cpus, cpumask::of(cpu)), 0);
   ASSERT_EQ(sched_setaffinity(two_cpus, two), 0);
-  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_TRUE(test::wait_task_ran(only_here));
   ASSERT_EQ(cpu_down(cpu), 0);
   task_info t1, t2;
   ASSERT_EQ(task_get_info(only_here, &t1), 0);
@@ -285,8 +287,10 @@ TEST_P(hotplug, cpus_read_lock_holds_hotplug_off) {
     EXPECT_EQ(cpu_down(ncpus() - 1), 0);
     downed = true;
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  // The down is waiting for the lock we hold (a writer asked: new readers would block now).
+  ASSERT_TRUE(test::wait_until([] { return percpu_is_write_locked(&cpu_hotplug_lock); }));
   EXPECT_FALSE(downed.load());
+  EXPECT_TRUE(cpu_online(static_cast<int>(ncpus() - 1)));
   release = true;
   down.join();
   EXPECT_TRUE(downed.load());

@@ -58,13 +58,22 @@ TEST_P(livepatch, waits_while_a_task_is_inside_a_patched_function) {
   pid_t pid = spawn("caller", [] { return slow(7); });
   while (!inside) std::this_thread::yield();
   EXPECT_EQ(klp_enable_patch(&patch, 30), -EBUSY) << "a task stays inside";
-  EXPECT_GT(patch.refused, 1u);
+  EXPECT_GE(patch.refused.load(), 1u);
+  EXPECT_FALSE(patch.enabled);
+  EXPECT_NE(dmesg().find("livepatch: enable failed"), std::string::npos);
+  // With time to spare it retries until the task has left: released after two refusals.
+  int enabled = -1;
+  patch.refused = 0;
+  std::thread enabler([&] { enabled = klp_enable_patch(&patch, 600000); });
+  ASSERT_TRUE(test::wait_until([&] { return patch.refused.load() >= 2; }));
   EXPECT_FALSE(patch.enabled);
   release = true;
+  enabler.join();
   int code = 0;
   ASSERT_EQ(join(pid, &code), 0);
   EXPECT_EQ(code, 7) << "it finished in the old version";
-  EXPECT_EQ(klp_enable_patch(&patch), 0);
+  EXPECT_EQ(enabled, 0);
+  EXPECT_GT(patch.refused.load(), 1u);
   EXPECT_EQ(slow(7), -7);
   EXPECT_EQ(klp_enable_patch(&patch), -EINVAL) << "already enabled";
   klp_patch other{{klp_func_change(

@@ -86,18 +86,19 @@ TEST_P(migrate, a_running_task_is_moved_by_its_cpus_stopper) {
 
 TEST_P(migrate, a_queued_task_is_moved_directly_without_the_stopper) {
   if (ncpus() < 2) GTEST_SKIP();
-  std::atomic<bool> release{false};
+  std::atomic<bool> release{false}, hogging{false};
   std::atomic<int> ran_on{-1};
   // A FIFO hog keeps CPU 0, so the fair task there stays queued.
   pid_t hog = spawn(
       "hog",
       [&] {
+        hogging = true;
         while (!release) cond_resched();
       },
       on_cpu(0, SCHED_FIFO, 50));
+  while (!hogging) std::this_thread::yield();
   pid_t queued = spawn(
       "queued", [&] { ran_on = smp_processor_id(); }, on_cpu(0));
-  std::this_thread::sleep_for(std::chrono::milliseconds(5));
   task_info ti;
   ASSERT_EQ(task_get_info(queued, &ti), 0);
   EXPECT_EQ(ti.state, 'R');
@@ -140,11 +141,7 @@ TEST_P(migrate, a_sleeping_task_wakes_on_an_allowed_cpu) {
         woke_on = smp_processor_id();
       },
       a);
-  task_info ti;
-  do {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    task_get_info(pid, &ti);
-  } while (ti.state != 'D');
+  ASSERT_TRUE(test::wait_task_state(pid, "D"));
   unsigned dest = ncpus() - 1;
   ASSERT_EQ(sched_setaffinity(pid, cpumask::of(dest)), 0);  // returns at once: nothing to move
   cpumask got;
@@ -168,7 +165,7 @@ TEST_P(migrate, a_task_can_move_itself) {
 
 TEST_P(migrate, migrate_disable_holds_the_task_until_migrate_enable) {
   if (ncpus() < 2) GTEST_SKIP();
-  std::atomic<int> phase{0};
+  std::atomic<int> phase{0}, naps{0};
   std::atomic<int> cpu_before{-1}, cpu_during{-1}, cpu_after{-1};
   pid_t pid = spawn(
       "pinned",
@@ -176,7 +173,10 @@ TEST_P(migrate, migrate_disable_holds_the_task_until_migrate_enable) {
         migrate_disable();
         cpu_before = smp_processor_id();
         phase = 1;
-        while (phase.load() < 2) msleep(1);  // sleeps and wakes with migration disabled
+        while (phase.load() < 2) {  // sleeps and wakes with migration disabled
+          msleep(1);
+          naps++;
+        }
         cpu_during = smp_processor_id();
         migrate_enable();
         cpu_after = smp_processor_id();
@@ -189,7 +189,11 @@ TEST_P(migrate, migrate_disable_holds_the_task_until_migrate_enable) {
     set_done = true;
     return r;
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  // The setter blocks on the request, and the pinned task wakes twice more on CPU 0 (each wakeup
+  // a moment where a move would happen) while the request still waits.
+  ASSERT_TRUE(test::wait_task_state(setter, "D"));
+  int seen = naps.load();
+  ASSERT_TRUE(test::wait_until([&] { return naps.load() >= seen + 2; }));
   EXPECT_FALSE(set_done.load()) << "the request waits for migrate_enable";
   phase = 2;
   int code = -1;
@@ -230,18 +234,18 @@ TEST_P(migrate, concurrent_setaffinity_on_one_running_task_all_complete) {
   ASSERT_EQ(sched_getaffinity(victim, &m), 0);
   EXPECT_EQ(m, cpumask::of(last));
   task_info ti;
-  for (int i = 0; i < 1000; i++) {
-    task_get_info(victim, &ti);
-    if (ti.cpu == static_cast<int>(last)) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  test::wait_until(
+      [&] { return task_get_info(victim, &ti) == 0 && ti.cpu == static_cast<int>(last); });
   EXPECT_EQ(ti.cpu, static_cast<int>(last));
   stop = true;
   ASSERT_EQ(join(victim, nullptr), 0);
 }
 
 TEST_P(migrate, bad_affinity_input_is_refused_and_changes_nothing) {
-  pid_t pid = spawn("idle", [] { msleep(50); });
+  std::atomic<bool> release{false};
+  pid_t pid = spawn("idle", [&] {
+    while (!release) msleep(1);
+  });
   cpumask before;
   ASSERT_EQ(sched_getaffinity(pid, &before), 0);
   EXPECT_EQ(before, cpumask::first_n(ncpus()));
@@ -264,6 +268,7 @@ TEST_P(migrate, bad_affinity_input_is_refused_and_changes_nothing) {
     if (t.comm != "migration/0" && t.comm != "ksoftirqd/0") continue;
     EXPECT_EQ(sched_setaffinity(t.pid, cpumask::first_n(ncpus())), -EINVAL) << t.comm;
   }
+  release = true;
   ASSERT_EQ(join(pid, nullptr), 0);
 }
 
@@ -287,9 +292,7 @@ TEST_P(balance, runnable_tasks_started_on_one_cpu_spread_out) {
   for (pid_t pid : pids) ASSERT_EQ(sched_setaffinity(pid, cpumask::first_n(ncpus())), 0);
   std::vector<unsigned> per_cpu(ncpus());
   bool spread = false;
-  // 200 ticks at HZ=1000 (a little more under the sanitizers' slowdown).
-  for (int ms = 0; ms < 2000 && !spread; ms++) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  test::wait_until([&] {
     std::fill(per_cpu.begin(), per_cpu.end(), 0u);
     for (pid_t pid : pids) {
       task_info ti;
@@ -297,7 +300,8 @@ TEST_P(balance, runnable_tasks_started_on_one_cpu_spread_out) {
     }
     spread = *std::min_element(per_cpu.begin(), per_cpu.end()) >= 1 &&
              *std::max_element(per_cpu.begin(), per_cpu.end()) <= 3;
-  }
+    return spread;
+  });
   stop = true;
   for (pid_t pid : pids) ASSERT_EQ(join(pid, nullptr), 0);
   EXPECT_TRUE(spread);
@@ -322,11 +326,7 @@ TEST_P(balance, a_hog_sharing_its_cpu_with_a_pinned_task_moves_away) {
       on_cpu(0));
   ASSERT_EQ(sched_setaffinity(hog, cpumask::first_n(ncpus())), 0);
   task_info ti;
-  for (int ms = 0; ms < 5000; ms++) {
-    task_get_info(hog, &ti);
-    if (ti.cpu != 0) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  test::wait_until([&] { return task_get_info(hog, &ti) == 0 && ti.cpu != 0; });
   stop = true;
   ASSERT_EQ(join(hog, nullptr), 0);
   ASSERT_EQ(join(b, nullptr), 0);
@@ -361,14 +361,12 @@ TEST_P(balance_smt, a_hog_alone_on_a_busy_core_is_pushed_to_an_idle_core) {
           },
           on_cpu(c)));
     for (pid_t h : hogs) ASSERT_EQ(sched_setaffinity(h, cpumask::first_n(ncpus())), 0);
-    spread = false;
-    for (int ms = 0; ms < 5000 && !spread; ms++) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    spread = test::wait_until([&] {
       task_info a, b;
       task_get_info(hogs[0], &a);
       task_get_info(hogs[1], &b);
-      spread = a.cpu / 2 != b.cpu / 2;  // on different cores
-    }
+      return a.cpu / 2 != b.cpu / 2;  // on different cores
+    });
     stop = true;
     for (pid_t h : hogs) ASSERT_EQ(join(h, nullptr), 0);
     trace_event_enable("all", false);

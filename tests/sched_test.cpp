@@ -5,10 +5,12 @@
 
 #include <array>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <thread>
 #include <vector>
 
+#include "arch/arch.h"
 #include "test_util.h"
 
 namespace cpustop {
@@ -71,7 +73,7 @@ TEST_P(sched, stop_runs_first_then_rt_by_priority_then_fair_then_idle) {
   std::vector<std::string> ours = {"rt10", "rt30", "rt50", "fair0", "fair1", "idlepol"};
   int pending = 0;
   bool started = false, idle_early = false;
-  for (int attempt = 0; attempt < 2000; attempt++) {
+  test::wait_until([&] {
     pending = static_cast<int>(ours.size());
     started = idle_early = false;
     for (const trace_record& r : trace_records()) {
@@ -85,9 +87,8 @@ TEST_P(sched, stop_runs_first_then_rt_by_priority_then_fair_then_idle) {
       if (pending > 0 && r.fields.find("next_comm=swapper/0 ") != std::string::npos)
         idle_early = true;
     }
-    if (pending == 0) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+    return pending == 0;
+  });
   trace_event_enable("sched:sched_switch", false);
   EXPECT_TRUE(started);
   EXPECT_EQ(pending, 0);
@@ -116,9 +117,16 @@ TEST_P(sched, fifo_runs_in_queue_order_without_interleaving) {
 }
 
 TEST_P(sched, round_robin_rotates_at_the_time_slice) {
-  if (GetParam() != 2) GTEST_SKIP() << "one CPU count is enough for 0.5 s of spinning";
+  if (GetParam() != 2) GTEST_SKIP() << "one CPU count is enough for 0.4 s of spinning";
+  // Two RR tasks on CPU 0 note which of them starts each run, and CPU 0's tick count then; each
+  // ends at the start of its third run. A slice is counted in ticks (as the kernel's), so the
+  // tick counts, not the wall clock, say whether a run lasted one slice.
+  constexpr int kRuns = 3;
   std::atomic<int> last{0};
   std::atomic<int> switches{0};
+  std::array<int, 2 * kRuns> who{};
+  std::array<std::uint64_t, 2 * kRuns> start_tick{};
+  std::uint64_t slice_ns = 0;
   std::vector<pid_t> pids;
   run_task(
       [&] {
@@ -126,46 +134,77 @@ TEST_P(sched, round_robin_rotates_at_the_time_slice) {
           pids.push_back(spawn(
               "rr",
               [&, i] {
-                task_info self;
-                do {
-                  if (last.exchange(i) != i) switches++;
+                for (int runs = 0;;) {
+                  if (last.exchange(i) != i) {
+                    cpu_stat st;
+                    cpu_get_stat(0, &st);
+                    auto n = static_cast<std::size_t>(switches.fetch_add(1));
+                    if (n < who.size()) {
+                      who[n] = i;
+                      start_tick[n] = st.local_timer;
+                    }
+                    if (++runs == kRuns) return;
+                  }
                   spin_for_ns(200000);
-                  task_get_info(getpid(), &self);
-                } while (self.sum_exec_runtime < 250 * 1000000ull);
+                }
               },
               on_cpu(0, SCHED_RR, 20)));
+        EXPECT_EQ(sched_rr_get_interval(pids[0], &slice_ns), 0);
       },
       on_cpu(0, SCHED_FIFO, 99));
   for (pid_t pid : pids) ASSERT_EQ(join(pid, nullptr), 0);
-  // 2 x 250 ms in 100 ms slices: A B A B A B, i.e. about 6 runs.
-  EXPECT_GE(switches.load(), 4);
-  EXPECT_LE(switches.load(), 8);
+  // A B A B A B: each run ends with a rotation to the other task.
+  ASSERT_EQ(switches.load(), 2 * kRuns);
+  for (std::size_t n = 1; n < who.size(); n++) EXPECT_NE(who[n], who[n - 1]) << "run " << n;
+  EXPECT_EQ(slice_ns, 100 * 1000000ull) << "RR_TIMESLICE: 100 ms";
+  const std::uint64_t slice = slice_ns / (1000000000ull / boot_params{}.hz);  // in ticks
+  // Every run but the last two (which only end their tasks) lasted one slice, give or take the
+  // tick that rotates it.
+  for (std::size_t n = 0; n + 3 < who.size(); n++) {
+    std::uint64_t ticks = start_tick[n + 1] - start_tick[n];
+    EXPECT_GE(ticks, slice - 1) << "run " << n << ": rotated before its slice ran out";
+    EXPECT_LE(ticks, slice + 2) << "run " << n << ": ran on past its slice";
+  }
 }
 
 TEST_P(sched, woken_rt_task_preempts_a_fair_one) {
+  // The fair task wakes the rt task and then counts its own preemption points: the rt task must
+  // run at the first of them (the wakeup itself may be one), never after the fair task went on.
+  completion go;
+  init_completion(&go);
   std::atomic<bool> stop{false};
-  std::atomic<std::int64_t> late_ns{-1};
-  pid_t spinner = spawn(
-      "spinner",
-      [&] {
-        while (!stop.load()) cond_resched();
-      },
-      on_cpu(0));
+  std::atomic<int> points{-1}, points_seen_by_rt{-1};
+  std::atomic<std::int64_t> slept_ns{-1};
   pid_t rt = spawn(
       "rt",
       [&] {
-        auto t0 = std::chrono::steady_clock::now();
-        msleep(20);
-        late_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                      std::chrono::steady_clock::now() - t0 - std::chrono::milliseconds(20))
-                      .count();
+        std::uint64_t t0 = arch::local_clock();
+        msleep(20);  // a timer wakeup first
+        slept_ns = static_cast<std::int64_t>(arch::local_clock() - t0);
+        wait_for_completion(&go);
+        points_seen_by_rt = points.load();
         stop = true;
       },
       on_cpu(0, SCHED_FIFO, 10));
+  pid_t spinner = spawn(
+      "spinner",
+      [&] {
+        task_info ti;
+        while (task_get_info(rt, &ti) == 0 && !(ti.state == 'D' && slept_ns.load() >= 0))
+          cond_resched();
+        points = 0;
+        complete(&go);
+        while (!stop.load()) {
+          points++;
+          cond_resched();
+        }
+      },
+      on_cpu(0));
   ASSERT_EQ(join(rt, nullptr), 0);
   ASSERT_EQ(join(spinner, nullptr), 0);
-  EXPECT_GE(late_ns.load(), 0);
-  EXPECT_LT(late_ns.load(), 10 * 1000000) << "the rt wakeup waited for the fair task";
+  EXPECT_GE(slept_ns.load(), 20 * 1000000);
+  EXPECT_GE(points_seen_by_rt.load(), 0);
+  EXPECT_LE(points_seen_by_rt.load(), 1) << "the rt wakeup waited for the fair task";
 }
 
 TEST_P(sched, fair_tasks_share_by_nice_weight) {
@@ -178,18 +217,24 @@ TEST_P(sched, fair_tasks_share_by_nice_weight) {
   nice5.nice = 5;
   pid_t a = spawn("nice0", spinner, nice0);
   pid_t b = spawn("nice5", spinner, nice5);
+  // CFS keeps the two vruntimes together, so the runtimes approach the weights' ratio; a host
+  // that deschedules this CPU's thread for a while charges that time to whichever task was
+  // running, and the other then gets it back: sample from 1.2 s of runtime on, until the ratio
+  // has converged.
+  const double want = 1024.0 / 335.0;  // sched_prio_to_weight[nice 0] / [nice 5]
   task_info ta, tb;
-  do {
+  double ratio = 0;
+  test::wait_until([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    ASSERT_EQ(task_get_info(a, &ta), 0);
-    ASSERT_EQ(task_get_info(b, &tb), 0);
-  } while (ta.sum_exec_runtime + tb.sum_exec_runtime < 1200 * 1000000ull);
+    if (task_get_info(a, &ta) || task_get_info(b, &tb) || !tb.sum_exec_runtime) return false;
+    ratio = static_cast<double>(ta.sum_exec_runtime) / static_cast<double>(tb.sum_exec_runtime);
+    return ta.sum_exec_runtime + tb.sum_exec_runtime >= 1200 * 1000000ull &&
+           std::abs(ratio - want) <= want * 0.10;
+  });
   stop = true;
   ASSERT_EQ(join(a, nullptr), 0);
   ASSERT_EQ(join(b, nullptr), 0);
-  double ratio =
-      static_cast<double>(ta.sum_exec_runtime) / static_cast<double>(tb.sum_exec_runtime);
-  double want = 1024.0 / 335.0;  // sched_prio_to_weight[nice 0] / [nice 5]
+  EXPECT_GE(ta.sum_exec_runtime + tb.sum_exec_runtime, 1200 * 1000000ull);
   EXPECT_NEAR(ratio, want, want * 0.10) << ta.sum_exec_runtime << " vs " << tb.sum_exec_runtime;
 }
 
@@ -208,15 +253,22 @@ TEST_P(sched, rt_throttling_leaves_fair_tasks_a_share) {
         while (!stop) cond_resched();
       },
       on_cpu(0));
-  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
-  task_info ti;
-  ASSERT_EQ(task_get_info(fair, &ti), 0);
+  // Until the rt task has run 1.2 s by the machine's accounting (more than one period), the fair
+  // task has run (only a throttled rt task lets it) and has been preempted (the period lifted
+  // the throttle). Events, not shares: the host may deschedule CPU 0's thread, and the machine
+  // charges that gap to whichever task was running, so one long gap can carry the rt task past
+  // its runtime and the period together.
+  task_info ti, rti;
+  bool lifted = test::wait_until([&] {
+    return task_get_info(rt, &rti) == 0 && task_get_info(fair, &ti) == 0 &&
+           rti.sum_exec_runtime >= 1200 * 1000000ull && ti.sum_exec_runtime > 0 && ti.nivcsw > 0;
+  });
+  ASSERT_TRUE(lifted) << ti.sum_exec_runtime << " ns fair, " << rti.sum_exec_runtime << " ns rt";
   stop = true;
   ASSERT_EQ(join(rt, nullptr), 0);
   ASSERT_EQ(join(fair, nullptr), 0);
-  // sched_rt_runtime_us = 950000 of every 1000000: the fair task gets about 50 ms per second.
-  EXPECT_GE(ti.sum_exec_runtime, 25 * 1000000ull);
-  EXPECT_LE(ti.sum_exec_runtime, 400 * 1000000ull);
+  // sched_rt_runtime_us = 950000 of every 1000000: the rt task keeps most of the CPU.
+  EXPECT_LT(ti.sum_exec_runtime, rti.sum_exec_runtime);
   EXPECT_NE(dmesg().find("sched: RT throttling activated"), std::string::npos);
 }
 
@@ -245,19 +297,37 @@ TEST_P(sched, yield_alternates_two_tasks_on_one_cpu) {
 }
 
 TEST_P(sched, sleeps_last_at_least_as_asked) {
-  EXPECT_EQ(run_task([] {
-              auto t0 = std::chrono::steady_clock::now();
-              if (msleep(20)) return 1;
-              auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::steady_clock::now() - t0)
-                            .count();
-              if (ms < 20 || ms > 500) return 2;
-              t0 = std::chrono::steady_clock::now();
-              if (nanosleep(50000)) return 3;
-              if (std::chrono::steady_clock::now() - t0 < std::chrono::microseconds(50)) return 4;
-              return 0;
-            }),
+  // A fair spinner keeps CPU 0 busy, so that its tick runs while the rt sleeper sleeps there. The
+  // sleep ends at the first tick after it expires: by CPU 0's tick count (at most one per
+  // 1/HZ s, fewer on a loaded host), 20 ms at HZ=1000 is 20 ticks and one for the expiry.
+  std::atomic<bool> stop{false};
+  pid_t spinner = spawn(
+      "spinner",
+      [&] {
+        while (!stop) cond_resched();
+      },
+      on_cpu(0));
+  std::uint64_t ticks = 0;
+  EXPECT_EQ(run_task(
+                [&] {
+                  cpu_stat st0, st1;
+                  cpu_get_stat(0, &st0);
+                  // By the clock the timers run on (the host's clock is another clock).
+                  std::uint64_t t0 = arch::local_clock();
+                  if (msleep(20)) return 1;
+                  cpu_get_stat(0, &st1);
+                  ticks = st1.local_timer - st0.local_timer;
+                  if (arch::local_clock() - t0 < 20 * 1000000ull) return 2;
+                  t0 = arch::local_clock();
+                  if (nanosleep(50000)) return 3;
+                  if (arch::local_clock() - t0 < 50000) return 4;
+                  return 0;
+                },
+                on_cpu(0, SCHED_FIFO, 10)),
             0);
+  stop = true;
+  ASSERT_EQ(join(spinner, nullptr), 0);
+  EXPECT_LE(ticks, 20u * boot_params{}.hz / 1000 + 2) << "the timer fired late";
 }
 
 TEST_P(sched, policy_and_nice_change_at_run_time) {
@@ -535,27 +605,43 @@ TEST_P(sched_full, plain_loop_is_preempted_by_an_rt_wakeup) {
 }
 
 TEST_P(sched_full, preempt_disable_keeps_a_plain_loop_on_the_cpu) {
-  std::atomic<bool> rt_ran{false};
-  std::atomic<bool> inside{false};
-  bool rt_ran_inside = true;
+  // The guarded loop runs with preemption disabled until the rt task has been woken on its CPU
+  // and an interrupt has since arrived there and been declined: the moment at which, with
+  // preemption enabled, the rt task would have taken the CPU.
+  std::atomic<bool> rt_ran{false}, inside{false}, rt_woken{false};
+  bool rt_ran_inside = true, interrupted = false;
+  std::uint64_t declined_at_wake = 0;
   pid_t spinner = spawn(
       "guarded",
       [&] {
         preempt_disable();
         inside = true;
-        auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(30);
-        while (std::chrono::steady_clock::now() < end) {
+        while (!rt_woken.load()) {
         }
+        // The sanitizers deliver signals only at their own safe points (a libc call here).
+        auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+        cpu_stat st;
+        do {
+          cpu_get_stat(0, &st);
+          std::this_thread::yield();
+        } while (st.async_declined <= declined_at_wake &&
+                 std::chrono::steady_clock::now() < give_up);
+        interrupted = st.async_declined > declined_at_wake;
         rt_ran_inside = rt_ran.load();
         inside = false;
         preempt_enable();
       },
       on_cpu(0));
   while (!inside.load()) std::this_thread::sleep_for(std::chrono::microseconds(100));
+  cpu_stat st;
+  ASSERT_EQ(cpu_get_stat(0, &st), 0);
+  declined_at_wake = st.async_declined;
   pid_t rt = spawn(
       "rt", [&] { rt_ran = true; }, on_cpu(0, SCHED_FIFO, 50));
+  rt_woken = true;
   ASSERT_EQ(join(rt, nullptr), 0);
   ASSERT_EQ(join(spinner, nullptr), 0);
+  EXPECT_TRUE(interrupted) << "no interrupt reached the CPU while preemption was off";
   EXPECT_FALSE(rt_ran_inside);
 }
 

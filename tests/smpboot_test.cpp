@@ -100,7 +100,13 @@ TEST_P(smpboot, kthreads_park_unpark_and_stop) {
   EXPECT_EQ(ti.state, 'P');
   EXPECT_EQ(kthread_park(k), -EBUSY);
   int parked_at = loops.load();
-  std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  // An ordinary wakeup does not end a park, and after every CPU has passed through its stopper
+  // the thread still has not run.
+  EXPECT_EQ(wake_up_process(k), 0);
+  cpumask all = cpumask::first_n(ncpus());
+  EXPECT_EQ(stop_cpus(&all, [] {}), 0);
+  ASSERT_EQ(task_get_info(pid, &ti), 0);
+  EXPECT_EQ(ti.state, 'P');
   EXPECT_EQ(loops.load(), parked_at);
   kthread_unpark(k);
   while (loops.load() < parked_at + 3) std::this_thread::yield();

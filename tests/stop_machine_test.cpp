@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "kernel/locking/spinlock.h"
-#include "kernel/sched/sched.h"
+#include "kernel/task.h"
 #include "test_util.h"
 
 namespace cpustop {
@@ -78,9 +78,8 @@ TEST_P(stop, stop_one_cpu_nowait_runs_once_and_refuses_a_queued_buffer) {
           return 0;
         },
         &runs, &work));
+    // Done with the buffer once fn started: reusable (the contract in cpustop/stop_machine.h).
     while (runs.load() == 0) std::this_thread::yield();
-    // Done with it once fn started: reusable.
-    while (work.queued.load()) std::this_thread::yield();
     EXPECT_TRUE(stop_one_cpu_nowait(
         cpu,
         [](void* a) {
@@ -111,8 +110,9 @@ TEST_P(stop, a_nowait_buffer_is_never_queued_twice) {
   EXPECT_FALSE(stop_one_cpu_nowait(cpu, count, &w));                  // still queued: refused
   EXPECT_FALSE(stop_one_cpu_nowait((cpu + 1) % ncpus(), count, &w));  // on any CPU
   release = true;
-  while (runs.load() == 0) std::this_thread::yield();
-  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  // Works run in queueing order: once a later work on that CPU has run, a second copy of w
+  // would have run too.
+  EXPECT_EQ(stop_one_cpu(cpu, [] {}), 0);
   EXPECT_EQ(runs.load(), 1);
   EXPECT_NE(dmesg().find("queued while still queued"), std::string::npos);
 }
@@ -226,7 +226,10 @@ TEST_P(stop, while_stop_machine_runs_nothing_else_runs_anywhere) {
           attr));
     }
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  // Every one of them runs before the machine is stopped.
+  ASSERT_TRUE(test::wait_until([&] {
+    return std::all_of(progress.begin(), progress.end(), [](auto& p) { return p.load() > 0; });
+  }));
   bool moved = false, irqs_off_everywhere = true;
   std::atomic<int> participants{0};
   cpumask all = cpumask::first_n(ncpus());
@@ -257,22 +260,45 @@ TEST_P(stop, while_stop_machine_runs_nothing_else_runs_anywhere) {
 
 TEST_P(stop, stop_work_preempts_a_busy_cpu_at_its_next_preemption_point) {
   std::atomic<bool> done{false};
+  std::atomic<unsigned long> loops{0};
   unsigned cpu = ncpus() - 1;
   pid_t hog = spawn(
       "hog",
       [&] {
-        while (!done.load()) cond_resched();
+        while (!done.load()) {
+          loops++;
+          cond_resched();
+        }
       },
       on_cpu(cpu, SCHED_FIFO, 99));
-  std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  auto t0 = std::chrono::steady_clock::now();
+  while (loops.load() == 0) std::this_thread::yield();
+  trace_clear();
+  ASSERT_EQ(trace_event_enable("sched:sched_switch"), 0);
+  ASSERT_EQ(trace_event_enable("stop:cpu_stop_queue"), 0);
   EXPECT_EQ(stop_one_cpu(cpu, return_cpu, nullptr), static_cast<int>(cpu));
-  auto us =
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
-          .count();
+  trace_event_enable("all", false);
   done = true;
   ASSERT_EQ(join(hog, nullptr), 0);
-  EXPECT_LT(us, 200000) << "the stopper waited for a FIFO 99 hog";
+  // The hog never sleeps: the stopper can only have preempted it. The first switch on that CPU
+  // after the work was queued goes from the running hog straight to migration/N.
+  const std::string queued = "cpu=" + std::to_string(cpu) + " fn=";
+  bool seen_queue = false;
+  std::string first_switch;
+  for (const trace_record& r : trace_records()) {
+    if (r.event == "cpu_stop_queue" && r.fields.rfind(queued, 0) == 0 &&
+        r.fields.find("return_cpu") != std::string::npos)
+      seen_queue = true;
+    if (seen_queue && r.event == "sched_switch" && r.cpu == static_cast<int>(cpu)) {
+      first_switch = r.fields;
+      break;
+    }
+  }
+  ASSERT_TRUE(seen_queue) << trace_text();
+  EXPECT_NE(first_switch.find("prev_comm=hog "), std::string::npos) << first_switch;
+  EXPECT_NE(first_switch.find("prev_state=R"), std::string::npos) << "preempted, not blocked";
+  EXPECT_NE(first_switch.find("next_comm=migration/" + std::to_string(cpu) + " "),
+            std::string::npos)
+      << "the stopper waited for a FIFO 99 hog: " << first_switch;
 }
 
 TEST_P(stop, a_throwing_stop_function_returns_efault_and_the_stopper_goes_on) {
@@ -314,8 +340,7 @@ TEST_P(stop, sleeping_apis_from_a_stop_function_return_edeadlk) {
 TEST_P(stop, a_leaked_preempt_count_is_reported_and_repaired) {
   EXPECT_EQ(stop_one_cpu(0, [] { preempt_disable(); }), 0);
   // The stopper signals the caller first and checks its count after (as the kernel does).
-  for (int i = 0; i < 1000 && dmesg().find("leaked preempt count") == std::string::npos; i++)
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  test::wait_until([] { return dmesg().find("leaked preempt count") != std::string::npos; });
   EXPECT_NE(dmesg().find("leaked preempt count"), std::string::npos);
   EXPECT_EQ(stop_one_cpu(0, [] { return preempt_count(); }), 1);
   EXPECT_EQ(run_task([] { return msleep(1); }, on_cpu(0)), 0);
@@ -385,7 +410,7 @@ TEST(stop_lockdep, a_wakeup_under_a_stopper_lock_is_caught) {
         raw_spin_lock_init(&l, LOCK_STOPPER, 0);
         __raw_spin_lock(&l);
         task_struct dummy;
-        try_to_wake_up(&dummy, TASK_NORMAL, 0);
+        wake_up_process(&dummy);
       },
       "under a cpu_stopper lock");
 }

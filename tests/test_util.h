@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "cpustop/cpustop.h"
@@ -36,6 +37,23 @@ bool wait_until(Done&& done, std::chrono::milliseconds limit = std::chrono::seco
   return true;
 }
 
+// Waits until task pid is in one of the states (letters of ps: "D", "SD", "P"), e.g. blocked on
+// what the test is about to release. False if it never gets there (or is gone).
+inline bool wait_task_state(pid_t pid, std::string_view states) {
+  return wait_until([&] {
+    task_info ti;
+    return task_get_info(pid, &ti) == 0 && states.find(ti.state) != std::string_view::npos;
+  });
+}
+
+// Waits until task pid has run (its sum_exec_runtime is above zero).
+inline bool wait_task_ran(pid_t pid) {
+  return wait_until([&] {
+    task_info ti;
+    return task_get_info(pid, &ti) == 0 && ti.sum_exec_runtime > 0;
+  });
+}
+
 // Spins (in a task, with preemption points) for about ns of wall time.
 inline void spin_for_ns(std::uint64_t ns) {
   auto end = std::chrono::steady_clock::now() + std::chrono::nanoseconds(ns);
@@ -54,14 +72,12 @@ int run_task(F&& fn, const task_attr& attr = {}) {
 }
 
 // Waits until pid is gone (kthread_stop returns before the thread has finished exiting, as in
-// the kernel). Returns false after a few seconds.
+// the kernel). False if it never goes.
 inline bool wait_gone(pid_t pid) {
-  task_info ti;
-  for (int i = 0; i < 5000; i++) {
-    if (task_get_info(pid, &ti) == -ESRCH) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return false;
+  return wait_until([&] {
+    task_info ti;
+    return task_get_info(pid, &ti) == -ESRCH;
+  });
 }
 
 inline task_attr on_cpu(unsigned cpu, int policy = SCHED_NORMAL, int prio = 0) {

@@ -21,7 +21,7 @@ TEST_P(waits, completion_between_tasks_and_outside_threads) {
     wait_for_completion(&done);
     return 7;
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_TRUE(test::wait_task_state(waiter, "D")) << "blocked in wait_for_completion";
   complete(&done);
   int code = 0;
   ASSERT_EQ(join(waiter, &code), 0);
@@ -54,7 +54,7 @@ TEST_P(waits, wait_event_sees_the_condition_change) {
       wait_event(wq, [&] { return stage.load() == 1; });
       return stage.load();
     }));
-  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  for (pid_t pid : pids) ASSERT_TRUE(test::wait_task_state(pid, "D")) << "blocked in wait_event";
   stage = 1;
   wake_up_all(&wq);
   for (pid_t pid : pids) {

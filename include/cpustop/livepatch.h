@@ -87,9 +87,9 @@ struct klp_patch {
   const char* name;  // as /sys/kernel/livepatch/<name> would show it
   std::vector<klp_func_change> funcs;
   bool enabled = false;
-  // Statistics of the last enable/disable.
-  unsigned long attempts = 0;  // stop_machine calls
-  unsigned long refused = 0;   // of which found a task inside a patched function
+  // Statistics of the last enable/disable, readable while it runs.
+  std::atomic<unsigned long> attempts{0};  // stop_machine calls
+  std::atomic<unsigned long> refused{0};   // of which found a task inside a patched function
 };
 
 // Redirects every function of the patch at once, inside stop_machine, retrying (sleeping 100 us

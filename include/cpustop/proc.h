@@ -59,6 +59,7 @@ struct cpu_stat {
   std::uint64_t remote_wakeups = 0;
   std::uint64_t stop_works = 0;       // works run by this CPU's stopper
   std::uint64_t stopper_runtime = 0;  // ns its stopper (migration/N) has run
+  std::uint64_t local_timer = 0;  // ticks handled (/proc/interrupts "LOC"): at most 1 per 1/HZ s
 };
 // 0 or -EINVAL.
 int cpu_get_stat(unsigned cpu, cpu_stat* out);

@@ -130,6 +130,11 @@ int sched_getscheduler(pid_t pid);
 // pid's rt priority into param->sched_priority (0 for fair tasks). 0, -EINVAL for a negative pid
 // or null param, -ESRCH. Any task or thread; does not sleep.
 int sched_getparam(pid_t pid, sched_param* param);
+// pid's time slice (0: the caller) like sched_rr_get_interval(2), in ns: the round-robin slice
+// of a SCHED_RR task (sched_rr_timeslice ticks), 0 for SCHED_FIFO, a fair task's share of the
+// scheduling period while its run queue has load. 0, -EINVAL (negative pid, null
+// interval_ns), -ESRCH. Does not sleep.
+int sched_rr_get_interval(pid_t pid, std::uint64_t* interval_ns);
 // Sets the nice value (-20..19, clamped as the kernel does) of a SCHED_NORMAL/BATCH/IDLE task.
 // 0, -ESRCH.
 int set_user_nice(pid_t pid, int nice);

@@ -66,4 +66,8 @@ std::vector<trace_cpu_stat> trace_stats();
 // Entries lost to overwriting since the last clear.
 std::uint64_t trace_overruns();
 
+// The benchmark's hook: n calls of the kernel's inline stop:cpu_stop_finish tracepoint with
+// (fn, 0..n-1), each recorded only while the event is enabled. Any context; never sleeps.
+void trace_cpu_stop_finish_loop(int (*fn)(void*), int n);
+
 }  // namespace cpustop

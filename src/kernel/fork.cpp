@@ -9,6 +9,8 @@
 #include "kernel/kthread.h"
 #include "kernel/pid.h"
 #include "kernel/printk.h"
+#include "kernel/slab.h"
+#include "kernel/time/jiffies.h"
 #include "trace/events.h"
 
 namespace cpustop {
@@ -28,29 +30,10 @@ struct percpu_stack_cache {
   int nr[NR_STACK_CLASSES] = {};
 };
 
+kmem_cache* task_struct_cachep;  // task_structs come from a slab, as the kernel's do
 percpu_stack_cache* stack_caches;
 raw_spinlock_t stack_pool_lock{0, LOCK_UNCHECKED, 0};
 std::vector<arch::stack>* stack_pool;  // [class] flattened: pool per class
-// task_structs alive, counted per CPU (plus one slot for threads outside cpustop) with a plain
-// load and store: a task created on one CPU and freed on another would otherwise bounce one line
-// and drain the store buffer twice per task. Preemption is off around each update.
-struct alignas(64) live_count {
-  std::atomic<long> n{0};
-};
-live_count live_tasks[NR_CPUS + 1];
-
-void live_tasks_add(long v) {
-  __preempt_count_add(1);
-  int cpu = raw_smp_processor_id();
-  if (cpu < 0) {
-    live_tasks[NR_CPUS].n.fetch_add(v, std::memory_order_relaxed);
-  } else {
-    std::atomic<long>& n = live_tasks[cpu].n;
-    n.store(n.load(std::memory_order_relaxed) + v, std::memory_order_relaxed);
-  }
-  __preempt_enable();
-}
-
 int stack_class(std::size_t size) {
   for (int i = 0; i < NR_STACK_CLASSES; i++)
     if (size <= stack_classes[i]) return i;
@@ -61,13 +44,14 @@ int get_task_stack(std::size_t size, arch::stack* out, bool* pooled) {
   int cls = stack_class(size);
   *pooled = cls >= 0;
   if (cls < 0) return arch::stack_alloc(size, out);
-  __preempt_count_add(1);
-  int cpu = raw_smp_processor_id();
+  thread_info* ti = current_thread_info();
+  __preempt_count_add(ti, 1);
+  int cpu = ti->cpu.load(std::memory_order_relaxed);
   if (cpu >= 0) {
     percpu_stack_cache* c = &stack_caches[cpu];
     if (c->nr[cls] > 0) {
       *out = c->stacks[cls][--c->nr[cls]];
-      __preempt_enable();
+      __preempt_enable(ti);
       return 0;
     }
   }
@@ -84,11 +68,11 @@ int get_task_stack(std::size_t size, arch::stack* out, bool* pooled) {
       }
       *out = pool.back();
       pool.pop_back();
-      __preempt_enable();
+      __preempt_enable(ti);
       return 0;
     }
   }
-  __preempt_enable();
+  __preempt_enable(ti);
   return arch::stack_alloc(stack_classes[cls], out);
 }
 
@@ -99,8 +83,9 @@ void put_task_stack(task_struct* p) {
     return;
   }
   int cls = stack_class(p->stack.size);
-  __preempt_count_add(1);
-  int cpu = raw_smp_processor_id();
+  thread_info* ti = current_thread_info();
+  __preempt_count_add(ti, 1);
+  int cpu = ti->cpu.load(std::memory_order_relaxed);
   percpu_stack_cache* c = cpu >= 0 ? &stack_caches[cpu] : nullptr;
   if (c && c->nr[cls] == PERCPU_STACKS) {
     // Full: hand half of it to the pool under one lock (see get_task_stack()).
@@ -114,7 +99,7 @@ void put_task_stack(task_struct* p) {
     spin_irqsave_guard g(&stack_pool_lock);
     stack_pool[cls].push_back(p->stack);
   }
-  __preempt_enable();
+  __preempt_enable(ti);
   p->stack = {};
 }
 
@@ -147,6 +132,7 @@ bool valid_attr(const task_attr& a) {
 }  // namespace
 
 void fork_init(unsigned nr_cpus) {
+  task_struct_cachep = kmem_cache_create("task_struct", sizeof(task_struct), alignof(task_struct));
   stack_caches = new percpu_stack_cache[nr_cpus];
   stack_pool = new std::vector<arch::stack>[NR_STACK_CLASSES];
 }
@@ -160,18 +146,19 @@ void fork_exit() {
     for (auto& s : stack_pool[cls]) arch::stack_free(&s);
   delete[] stack_caches;
   delete[] stack_pool;
+  kmem_cache_destroy(task_struct_cachep);
+  task_struct_cachep = nullptr;
   stack_caches = nullptr;
   stack_pool = nullptr;
 }
 
 long nr_live_task_structs() {
-  long n = 0;
-  for (const live_count& c : live_tasks) n += c.n.load(std::memory_order_relaxed);
-  return n;
+  return kmem_cache_nr_active(task_struct_cachep);
 }
 
 task_struct* copy_process(const task_create_args& args, int* err) {
-  const task_attr& attr = args.attr;
+  static const task_attr default_attr;
+  const task_attr& attr = args.attr ? *args.attr : default_attr;
   *err = -EINVAL;
   if (!valid_attr(attr)) return nullptr;
   std::size_t stack_size = attr.stack_size ? attr.stack_size : THREAD_SIZE;
@@ -181,8 +168,12 @@ task_struct* copy_process(const task_create_args& args, int* err) {
   cpumask valid = args.kthread ? cpu_online_mask.load() : cpu_active_mask.load();
   if (!allowed.intersects(valid)) return nullptr;
 
-  auto* p = new task_struct;
-  live_tasks_add(1);
+  void* mem = kmem_cache_alloc(task_struct_cachep);
+  if (!mem) {
+    *err = -ENOMEM;
+    return nullptr;
+  }
+  auto* p = new (mem) task_struct;
   if (int e = get_task_stack(stack_size, &p->stack, &p->stack_pooled)) {
     *err = e;
     put_task_struct(p);
@@ -243,8 +234,8 @@ void __put_task_struct(task_struct* p) {
   put_task_stack(p);
   delete p->kthread_data;
   arch::context_destroy(&p->ctx);
-  delete p;
-  live_tasks_add(-1);
+  p->~task_struct();
+  kmem_cache_free(task_struct_cachep, p);
 }
 
 void release_task_stack_and_ref(task_struct* p) {
@@ -288,7 +279,7 @@ pid_t spawn_callable(std::string_view name, const task_attr& attr, std::size_t s
   if (!booted()) return -ENODEV;
   task_create_args args;
   args.name = name;
-  args.attr = attr;
+  args.attr = &attr;
   args.fn_size = size;
   args.fn_align = align;
   args.construct = construct;

@@ -1,13 +1,13 @@
 // Creating and ending tasks (kernel/fork.c, kernel/exit.c).
 #pragma once
 
-#include "kernel/sched/sched.h"
+#include "kernel/task.h"
 
 namespace cpustop {
 
 struct task_create_args {
   std::string_view name;
-  task_attr attr;
+  const task_attr* attr = nullptr;  // nullptr: the defaults (not a copy: the mask is large)
   bool kthread = false;
   // What the task runs: either a callable constructed on its stack...
   std::size_t fn_size = 0, fn_align = 1;

@@ -5,10 +5,10 @@
 #include <vector>
 
 #include "kernel/printk.h"
-#include "kernel/sched/sched.h"
 #include "kernel/softirq.h"
 #include "kernel/stop_machine.h"
 #include "kernel/system.h"
+#include "kernel/task.h"
 
 namespace cpustop {
 

@@ -4,8 +4,8 @@
 #include "kernel/irq.h"
 
 #include "kernel/preempt.h"
-#include "kernel/sched/sched.h"
 #include "kernel/softirq.h"
+#include "kernel/task.h"
 #include "kernel/time/hrtimer.h"
 #include "kernel/time/tick.h"
 
@@ -85,7 +85,7 @@ void do_pending_irqs() {
   __preempt_count_add(HARDIRQ_OFFSET);
   cpu_hot* h = this_cpu();  // stable now that the count is raised
   while (u32 bits = h->pending.exchange(0, std::memory_order_acq_rel)) {
-    if (bits & IRQ_RESCHEDULE) sched_ttwu_pending();
+    if (bits & IRQ_RESCHEDULE) scheduler_ipi();
     if (bits & IRQ_HRTIMER) hrtimer_interrupt();
     if (bits & IRQ_TICK) {
       tick_handle_periodic();

@@ -166,31 +166,6 @@ task_struct* kthread_create_on_cpu(int (*threadfn)(void*), void* data, unsigned 
   return p;
 }
 
-bool wait_task_inactive(task_struct* p, unsigned match_state) {
-  auto state_mismatch = [&](unsigned state) {
-    return match_state && state != match_state && !(state & match_state);
-  };
-  for (;;) {
-    // While p runs, its CPU will switch it out soon: wait for that (the kernel spins here).
-    cond_wait(&p->on_cpu, [&] { return !task_on_cpu(p) || state_mismatch(task_state(p)); });
-    rq_flags rf;
-    rq* rq = task_rq_lock(p, &rf);
-    bool running = task_on_cpu(p);
-    bool queued = task_on_rq_queued(p);
-    unsigned state = task_state(p);
-    task_rq_unlock(rq, p, &rf);
-    if (state_mismatch(state)) return false;
-    if (!running && !queued) return true;
-    if (running) continue;
-    // Runnable but not running: it must run before it can block. A task sleeps meanwhile, as
-    // the kernel's schedule_hrtimeout(); anything else waits on the queued word.
-    if (schedulable_current() && !in_atomic())
-      schedule_hrtimeout(arch::local_clock() + 20 * NSEC_PER_USEC);
-    else
-      cond_wait(&p->on_rq, [&] { return !task_on_rq_queued(p) || task_on_cpu(p); });
-  }
-}
-
 static void __kthread_bind_mask(task_struct* p, const cpumask& mask, unsigned state) {
   if (!wait_task_inactive(p, state)) {
     WARN(1, "kthread_bind of %s/%d while it runs", p->comm, p->pid);
@@ -241,9 +216,12 @@ void kthread_parkme() {
     // the thread unparked.
     set_special_state(TASK_PARKED);
     if (!(k->flags.load() & KTHREAD_SHOULD_PARK)) break;
-    // Tell kthread_park() we are parking; it then waits until we are off the CPU.
+    // Tell kthread_park() we are parking; it then waits until we are off the CPU. Not
+    // preemptible in between, or kthread_park() would wait for us to run again.
+    preempt_disable();
     complete(&k->parked);
-    schedule();
+    schedule_preempt_disabled();
+    preempt_enable();
     // Unparked: kthread_unpark() cleared the flag before its wakeup. Leave without storing
     // TASK_PARKED again, so that a thread cpu_up() unparked is never seen parked after it
     // returns, however long this CPU is held off between that store and the check.

@@ -4,7 +4,7 @@
 #include <atomic>
 
 #include "cpustop/kthread.h"
-#include "kernel/sched/sched.h"
+#include "kernel/task.h"
 
 namespace cpustop {
 
@@ -29,9 +29,6 @@ inline kthread* to_kthread(task_struct* p) {
 }
 void kthread_set_per_cpu(task_struct* k, int cpu);
 bool kthread_is_per_cpu(task_struct* p);
-// Waits until p is off its CPU and not queued, in state match_state. Returns false if p
-// changed state meanwhile.
-bool wait_task_inactive(task_struct* p, unsigned match_state);
 
 // kthreadd, pid 2: creates kernel threads on request.
 int kthreadd(void*);

@@ -64,6 +64,7 @@ void kernel_halt() {
   workqueue_exit();
   softirq_exit();
   cpu_stop_exit();
+  cpuhp_threads_exit();
   kthreadd_stop();
   machine_halting.store(true, std::memory_order_release);
   for (unsigned cpu = 0; cpu < nr_cpu_ids_; cpu++)
@@ -74,9 +75,10 @@ void kernel_halt() {
 
 void kernel_init_freeable() {
   printk_fmt(
-      "kernel_init_freeable: workqueue_init, do_pre_smp_initcalls, smp_init, "
+      "kernel_init_freeable: workqueue_init, cpuhp_threads_init, do_pre_smp_initcalls, smp_init, "
       "do_basic_setup");
   workqueue_init();
+  if (int err = cpuhp_threads_init()) panic("cpuhp_threads_init: %d", err);
   do_pre_smp_initcalls();
   if (!lego_order()) {
     printk_fmt("smp_init: bringing up the secondary CPUs from kernel_init");
@@ -123,7 +125,7 @@ void rest_init() {
   system_state.store(SYSTEM_SCHEDULING);
   complete(&kthreadd_done);
   // cpu_startup_entry(): the boot CPU becomes its idle loop.
-  cpu_idle_loop();
+  cpu_startup_entry();
 }
 
 }  // namespace
@@ -141,8 +143,6 @@ void start_kernel() {
   boot_cpu_init(0);
   sched_init();
   init_idle(get_current(), 0);
-  printk_fmt("sched_init: classes stop > rt > fair > idle, CFS latency %u us, RR slice %u ms",
-             sysctl_sched_latency_ns / 1000, RR_TIMESLICE_MS);
   printk_fmt("Dynamic Preempt: %s", preempt_name(p.preempt));
   hrtimers_init(nr_cpu_ids_);
   softirq_init();
@@ -183,7 +183,6 @@ int boot(const boot_params& params) {
   printk_reset();
   HZ = params.hz;
   TICK_NSEC = NSEC_PER_SEC / HZ;
-  sched_rr_timeslice = std::max(1u, RR_TIMESLICE_MS * HZ / 1000);
   preempt_model_current = params.preempt;
   cond_wait_init(nr, arch::nr_hw_cpus());
   nr_cpu_ids_ = nr;
@@ -191,7 +190,6 @@ int boot(const boot_params& params) {
   for (unsigned c = 0; c < nr; c++) cpu_hot_array[c].cpu = static_cast<int>(c);
   cpu_online_mask.store({});
   cpu_active_mask.store({});
-  idle_cpus_mask.store({});
   machine_halting.store(false);
   system_state.store(SYSTEM_BOOTING);
   cpuhp_init();

@@ -59,6 +59,7 @@ struct alignas(64) cpu_hot {
   std::atomic<u64> nr_irq_signals{0};     // asynchronous interrupts taken
   std::atomic<u64> nr_async_preempt{0};   // of which ended in a task switch
   std::atomic<u64> nr_async_declined{0};  // interrupted outside preemptible code
+  std::atomic<u64> nr_local_timer{0};     // ticks handled (/proc/interrupts "LOC")
 
   // Written by other CPUs.
   alignas(64) std::atomic<u32> pending{0};

@@ -2,7 +2,7 @@
 #include "kernel/preempt.h"
 
 #include "kernel/printk.h"
-#include "kernel/sched/sched.h"
+#include "kernel/task.h"
 
 namespace cpustop {
 

@@ -8,8 +8,9 @@
 #include <string>
 
 #include "kernel/locking/spinlock.h"
-#include "kernel/sched/sched.h"
 #include "kernel/system.h"
+#include "kernel/task.h"
+#include "kernel/time/jiffies.h"
 
 namespace cpustop {
 

@@ -2,9 +2,9 @@
 #include "kernel/softirq.h"
 
 #include "kernel/printk.h"
-#include "kernel/sched/sched.h"
 #include "kernel/smpboot.h"
 #include "kernel/stop_machine.h"
+#include "kernel/task.h"
 #include "trace/events.h"
 
 namespace cpustop {
@@ -107,7 +107,7 @@ void invoke_softirq() {
   softirq_cpu* sc = this_softirq();
   // ksoftirqd is already on the way: let it do the work in task context.
   task_struct* tsk = sc->ksoftirqd.load(std::memory_order_acquire);
-  if (tsk && task_on_rq_queued(tsk)) return;
+  if (tsk && task_is_running(tsk)) return;
   __do_softirq();
 }
 

@@ -491,6 +491,7 @@ int stop_machine_cpuslocked(cpu_stop_fn_t fn, void* data, const cpumask* cpus) {
     return ret;
   }
   if (!may_wait()) return -EDEADLK;
+  lockdep_assert_cpus_held();
   multi_stop_data msdata;
   msdata.fn = fn;
   msdata.data = data;

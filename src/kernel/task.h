@@ -6,6 +6,7 @@
 #include <boost/intrusive/set.hpp>
 
 #include "arch/arch.h"
+#include "cpustop/kthread.h"
 #include "cpustop/sched.h"
 #include "cpustop/wait.h"
 #include "kernel/locking/spinlock.h"
@@ -53,6 +54,20 @@ inline constexpr u64 NSEC_PER_MSEC = 1000000ull;
 inline constexpr u64 NSEC_PER_USEC = 1000ull;
 inline constexpr std::size_t THREAD_SIZE = 64 * 1024;
 inline constexpr std::size_t MIN_THREAD_SIZE = 16 * 1024;
+
+// Policies and priorities (linux/sched/rt.h).
+inline bool rt_policy(int policy) {
+  return policy == SCHED_FIFO || policy == SCHED_RR;
+}
+inline bool fair_policy(int policy) {
+  return policy == SCHED_NORMAL || policy == SCHED_BATCH || policy == SCHED_IDLE;
+}
+inline bool valid_policy(int policy) {
+  return rt_policy(policy) || fair_policy(policy);
+}
+inline bool rt_prio(int prio) {
+  return prio < MAX_RT_PRIO;
+}
 
 // ---- Scheduling entities ------------------------------------------------------------------------
 
@@ -235,15 +250,44 @@ inline char task_state_to_char(const task_struct* p) {
   return task_index_to_char(task_state_index(p));
 }
 
+inline bool task_is_running(const task_struct* p) {
+  return task_state(p) == TASK_RUNNING;
+}
+
 // An interruptible sleep ends early with -EINTR while this is true (kernel/signal.c).
 inline bool signal_pending(const task_struct* p) {
   return p->pending_signals.load(std::memory_order_seq_cst) != 0;
 }
 
-// The scheduler's entry points every layer may use, as the kernel's linux/sched.h declares them.
+// ---- The scheduler's entry points for the rest of the kernel ----------------------------------
+// (the kernel's include/linux/sched.h, linux/sched/task.h and linux/sched/init.h). The run queues
+// behind them are private to kernel/sched/.
+
+void sched_init();
+void sched_exit();
 void schedule();
+void schedule_preempt_disabled();
+// The last schedule of an exiting task; never returns.
+[[noreturn]] void do_task_dead();
+// Entry of every new task: finishes the switch that started it.
+void schedule_tail(task_struct* prev);
 int wake_up_process(task_struct* p);
 int wake_up_state(task_struct* p, unsigned state);
+void wake_up_new_task(task_struct* p);
+void sched_fork_init(task_struct* p, const task_attr& attr, bool kthread);
+void init_idle(task_struct* idle, int cpu);
+// Makes stop the stopper of cpu (the stop class; SCHED_FIFO 99 to the world); nullptr hands the
+// previous one back to the rt class.
+void sched_set_stop_task(int cpu, task_struct* stop);
+// The tick's scheduler work on this CPU (accounting, time slices, load balance), hardirq.
+void scheduler_tick();
+// IRQ_RESCHEDULE: queue the wakeups other CPUs left for this one, hardirq.
+void scheduler_ipi();
+// IRQ_NOHZ_KICK: an idle CPU was asked to balance for the others.
+void nohz_balance_kicked();
+// Waits until p is off its CPU and not queued, in state match_state. Returns false if p
+// changed state meanwhile.
+bool wait_task_inactive(task_struct* p, unsigned match_state);
 
 inline void get_task_struct(task_struct* p) {
   p->usage.fetch_add(1, std::memory_order_relaxed);

@@ -125,6 +125,7 @@ int cpu_get_stat(unsigned cpu, cpu_stat* out) {
   out->irq_signals = stat_read(h->nr_irq_signals);
   out->async_preempt = stat_read(h->nr_async_preempt);
   out->async_declined = stat_read(h->nr_async_declined);
+  out->local_timer = stat_read(h->nr_local_timer);
   out->remote_wakeups = cpu_nr_ttwu_remote(c);
   out->stop_works = cpu_stop_works_done(cpu);
   if (task_struct* stopper = cpu_stopper_task(c))

@@ -14,7 +14,6 @@ namespace cpustop {
 
 stat_u64 migration_counts[NR_MIG_CAUSES];
 stat_u64 cross_node_migrations;
-stat_u64 hotplug_offline_count, hotplug_online_count;
 std::atomic<bool> rd_overloaded{false};
 
 namespace {

@@ -6,6 +6,7 @@
 #include "kernel/irq.h"
 #include "kernel/printk.h"
 #include "kernel/sched/sched.h"
+#include "kernel/sched/wait.h"
 #include "trace/events.h"
 
 namespace cpustop {
@@ -349,6 +350,10 @@ static void ttwu_queue(task_struct* p, int cpu, int wake_flags) {
   rq_unlock(rq);
 }
 
+void scheduler_ipi() {
+  sched_ttwu_pending();
+}
+
 void sched_ttwu_pending() {
   rq* rq = this_rq();
   llist_node* list = llist_reverse_order(llist_del_all(&rq->wake_list));
@@ -597,9 +602,13 @@ void sched_init() {
     rq->last_tick_jiffies = 0;
     per_cpu_hot(cpu)->rq = rq;
   }
+  idle_cpus_mask.store({});
+  sched_rr_timeslice = std::max(1u, RR_TIMESLICE_MS * HZ / 1000);
   update_sysctl_sched(nr_cpu_ids_);
   migrate_init();
   init_sched_fair_class();
+  printk_fmt("sched_init: classes stop > rt > fair > idle, CFS latency %u us, RR slice %u ms",
+             sysctl_sched_latency_ns / 1000, RR_TIMESLICE_MS);
 }
 
 void sched_exit() {
@@ -611,6 +620,32 @@ void sched_exit() {
 }  // namespace cpustop
 
 namespace cpustop {
+
+// wait_task_inactive(): kthread_bind and kthread_park wait for a task to be off its CPU.
+bool wait_task_inactive(task_struct* p, unsigned match_state) {
+  auto state_mismatch = [&](unsigned state) {
+    return match_state && state != match_state && !(state & match_state);
+  };
+  for (;;) {
+    // While p runs, its CPU will switch it out soon: wait for that (the kernel spins here).
+    cond_wait(&p->on_cpu, [&] { return !task_on_cpu(p) || state_mismatch(task_state(p)); });
+    rq_flags rf;
+    rq* rq = task_rq_lock(p, &rf);
+    bool running = task_on_cpu(p);
+    bool queued = task_on_rq_queued(p);
+    unsigned state = task_state(p);
+    task_rq_unlock(rq, p, &rf);
+    if (state_mismatch(state)) return false;
+    if (!running && !queued) return true;
+    if (running) continue;
+    // Runnable but not running: it must run before it can block. A task sleeps meanwhile, as
+    // the kernel's schedule_hrtimeout(); anything else waits on the queued word.
+    if (schedulable_current() && !in_atomic())
+      schedule_hrtimeout(arch::local_clock() + 20 * NSEC_PER_USEC);
+    else
+      cond_wait(&p->on_rq, [&] { return !task_on_rq_queued(p) || task_on_cpu(p); });
+  }
+}
 
 // sched_fork(): policy, priority and class of a new task, on an allowed online CPU.
 void sched_fork_init(task_struct* p, const task_attr& attr, bool kthread) {

@@ -283,6 +283,12 @@ void update_curr_fair(rq* rq) {
   update_curr(&rq->cfs, rq);
 }
 
+// A fair task's slice of the period, while its queue has load.
+unsigned get_rr_interval_fair(rq* rq, task_struct* p) {
+  if (!rq->cfs.load.weight) return 0;
+  return static_cast<unsigned>(sched_slice(&rq->cfs, &p->se) / TICK_NSEC);
+}
+
 }  // namespace
 
 void init_cfs_rq(cfs_rq* cfs) {
@@ -319,6 +325,7 @@ const sched_class fair_sched_class = {
     .update_curr = update_curr_fair,
     .migrate_task_rq = migrate_task_rq_fair,
     .pick_task = pick_task_fair,
+    .get_rr_interval = get_rr_interval_fair,
 };
 
 }  // namespace cpustop

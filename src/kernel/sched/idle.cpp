@@ -119,7 +119,7 @@ void idle_transition(int cpu, bool to_idle) {
   }
 }
 
-void cpu_idle_loop() {
+void cpu_startup_entry() {
   int cpu = raw_smp_processor_id();
   for (;;) {
     do_idle(cpu);

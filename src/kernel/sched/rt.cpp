@@ -146,6 +146,11 @@ int select_task_rq_rt(task_struct* p, int cpu, int) {
   return best;
 }
 
+// Time slice is 0 for SCHED_FIFO tasks.
+unsigned get_rr_interval_rt(rq*, task_struct* p) {
+  return p->policy == SCHED_RR ? sched_rr_timeslice : 0;
+}
+
 void switching_to_rt(rq*, task_struct* p) {
   p->rt.time_slice = sched_rr_timeslice;
 }
@@ -206,6 +211,7 @@ const sched_class rt_sched_class = {
     .update_curr = update_curr_rt,
     .migrate_task_rq = nullptr,
     .pick_task = pick_task_rt,
+    .get_rr_interval = get_rr_interval_rt,
 };
 
 }  // namespace cpustop

@@ -200,6 +200,8 @@ struct sched_class {
   // A queued task of this class other than rq->curr, without making it current (the kernel's
   // pick_task); nullptr if none. rq->lock held. Hotplug's migrate_tasks() drains a CPU with it.
   task_struct* (*pick_task)(rq* rq);
+  // p's time slice in ticks, for sched_rr_get_interval(); nullptr: 0 (no slice).
+  unsigned (*get_rr_interval)(rq* rq, task_struct* p);
 };
 
 extern const sched_class stop_sched_class;
@@ -229,42 +231,19 @@ inline bool sched_class_above(const sched_class* a, const sched_class* b) {
   return sched_class_rank(a) < sched_class_rank(b);
 }
 
-inline bool rt_policy(int policy) {
-  return policy == SCHED_FIFO || policy == SCHED_RR;
-}
-inline bool fair_policy(int policy) {
-  return policy == SCHED_NORMAL || policy == SCHED_BATCH || policy == SCHED_IDLE;
-}
-inline bool valid_policy(int policy) {
-  return rt_policy(policy) || fair_policy(policy);
-}
-inline bool rt_prio(int prio) {
-  return prio < MAX_RT_PRIO;
-}
-
 // ---- Core scheduler entry points (core.cpp)
 // --------------------------------------------------------
 
 extern const int sched_prio_to_weight[40];
 extern const u32 sched_prio_to_wmult[40];
 
-void sched_init();
-void sched_exit();
-void schedule();
-void schedule_preempt_disabled();
 // sched_yield(): yield_task and the switch under one rq->lock; ti is current_thread_info().
 void schedule_yield(thread_info* ti);
 // Called by the idle loop when need_resched is set.
 void schedule_idle();
-// The last schedule of an exiting task; never returns.
-[[noreturn]] void do_task_dead();
-// Entry of every new task: finishes the switch that started it.
-void schedule_tail(task_struct* prev);
 
 int try_to_wake_up(task_struct* p, unsigned state, int wake_flags);
 int wake_up_process(task_struct* p);
-int wake_up_state(task_struct* p, unsigned state);
-void wake_up_new_task(task_struct* p);
 void resched_curr(rq* rq);
 void wakeup_preempt(rq* rq, task_struct* p, int flags);
 void activate_task(rq* rq, task_struct* p, int flags);
@@ -278,21 +257,15 @@ inline void __set_task_cpu(task_struct* p, int cpu) {
 }
 void sched_ttwu_pending();
 int select_task_rq(task_struct* p, int cpu, int wake_flags);
-void scheduler_tick();
 void sched_tick_account(rq* rq, task_struct* curr, u64 now_jiffies);
 void set_load_weight(task_struct* p);
 int __sched_setscheduler(task_struct* p, int policy, int prio, int nice, bool user);
-void sched_set_stop_task(int cpu, task_struct* stop);
-void sched_fork_init(task_struct* p, const task_attr& attr, bool kthread);
-void init_idle(task_struct* idle, int cpu);
 
 // Class internals used by core.cpp.
 void init_cfs_rq(cfs_rq* cfs);
 extern atomic_cpumask idle_cpus_mask;
 // Called by __schedule under rq->lock when the CPU enters or leaves its idle task.
 void idle_transition(int cpu, bool to_idle);
-// The idle loop of a CPU; returns when the CPU went offline or the machine halts.
-void cpu_idle_loop();
 // Affinity helpers (migrate.cpp).
 bool is_cpu_allowed(task_struct* p, int cpu);
 int select_fallback_rq(int cpu, task_struct* p);
@@ -306,8 +279,6 @@ void trigger_load_balance(rq* rq);
 // number of tasks pulled.
 int newidle_balance(rq* rq);
 void init_sched_fair_class();
-// An idle CPU got IRQ_NOHZ_KICK: balance on the way out of the interrupt.
-void nohz_balance_kicked();
 // Where migrations come from, for /proc-style statistics and the demo's diagnosis.
 enum migration_cause {
   MIG_WAKEUP,
@@ -322,7 +293,6 @@ extern stat_u64 cross_node_migrations;
 void count_migration(int src, int dst, migration_cause cause);
 // Switches into a task outside its allowed CPUs with no migration pending (must stay 0).
 extern stat_u64 affinity_violations;
-extern stat_u64 hotplug_offline_count, hotplug_online_count;
 void init_rt_rq(rt_rq* rt, int cpu);
 void exit_rt_rq(rt_rq* rt);
 // RT throttling: the kernel's defaults, 950 ms of every 1 s.

@@ -95,6 +95,19 @@ int sched_getparam(pid_t pid, sched_param* param) {
   return 0;
 }
 
+int sched_rr_get_interval(pid_t pid, std::uint64_t* interval_ns) {
+  if (pid < 0 || !interval_ns) return -EINVAL;
+  task_ref t(pid);
+  if (!t.p) return -ESRCH;
+  rq_flags rf;
+  rq* rq = task_rq_lock(t.p, &rf);
+  unsigned ticks =
+      t.p->sched_class->get_rr_interval ? t.p->sched_class->get_rr_interval(rq, t.p) : 0;
+  task_rq_unlock(rq, t.p, &rf);
+  *interval_ns = u64{ticks} * TICK_NSEC;
+  return 0;
+}
+
 int set_user_nice(pid_t pid, int nice) {
   task_ref t(pid);
   if (!t.p) return -ESRCH;

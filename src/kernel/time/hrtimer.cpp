@@ -2,7 +2,7 @@
 // loop when it wakes for them, or from the clock event device's interrupt when the CPU is busy.
 #include "kernel/time/hrtimer.h"
 
-#include "kernel/sched/sched.h"
+#include "kernel/task.h"
 #include "kernel/time/tick.h"
 
 namespace cpustop {

@@ -7,8 +7,9 @@
 #include <memory>
 
 #include "kernel/irq.h"
-#include "kernel/sched/sched.h"
+#include "kernel/task.h"
 #include "kernel/time/hrtimer.h"
+#include "kernel/time/jiffies.h"
 
 namespace cpustop {
 
@@ -64,6 +65,9 @@ void tick_program_event(int, u64 expires) {
 }
 
 void tick_handle_periodic() {
+  cpu_hot* h = this_cpu();
+  h->nr_local_timer.store(h->nr_local_timer.load(std::memory_order_relaxed) + 1,
+                          std::memory_order_relaxed);
   scheduler_tick();
 }
 

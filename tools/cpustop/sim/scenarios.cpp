@@ -8,6 +8,7 @@
 #include "cpustop/boot.h"
 #include "cpustop/cpu.h"
 #include "cpustop/livepatch.h"
+#include "cpustop/proc.h"
 #include "cpustop/sched.h"
 #include "cpustop/sim.h"
 #include "cpustop/stop_machine.h"
@@ -215,8 +216,25 @@ int one_stop_fn(void* arg) {
   return 0;
 }
 
+// cpu's four per-CPU threads are parked exactly while it is offline: cpu_down() returns once
+// they are in TASK_PARKED, cpu_up() once they have left it.
+void check_parking(unsigned cpu, bool online) {
+  std::string c = std::to_string(cpu);
+  int seen = 0;
+  for (const task_info& t : task_list()) {
+    if (t.comm != "cpuhp/" + c && t.comm != "migration/" + c && t.comm != "ksoftirqd/" + c &&
+        t.comm != "kworker/" + c + ":0")
+      continue;
+    seen++;
+    check((t.state == 'P') != online,
+          t.comm + " is " + t.state + " after cpu_" + (online ? "up" : "down"));
+  }
+  check(seen == 4, std::to_string(seen) + " per-CPU threads of cpu" + c);
+}
+
 // torture_onoff: CPUs go down and up while stop_one_cpu and stop_machine run at them. Each
-// stop_one_cpu either ran its function exactly once, on its CPU, or returned -ENOENT.
+// stop_one_cpu either ran its function exactly once, on its CPU, or returned -ENOENT; each
+// CPU's per-CPU threads are parked exactly while it is offline.
 void run_hotplug_torture(scenario_context& ctx, unsigned toggles) {
   if (ctx.cpus < 2) return;
   std::vector<unsigned> victims;
@@ -226,9 +244,11 @@ void run_hotplug_torture(scenario_context& ctx, unsigned toggles) {
       int err = cpu_down(c);
       check(err == 0 || err == -EBUSY,
             "cpu_down(" + std::to_string(c) + ") = " + std::to_string(err));
+      if (err == 0) check_parking(c, false);
       sched_yield();
       if (!cpu_online(static_cast<int>(c))) {
         check(cpu_up(c) == 0, "cpu_up(" + std::to_string(c) + ")");
+        check_parking(c, true);
         // 45178ac0cea8: once cpu_up() returned, the CPU's stopper takes work.
         one_stop s;
         s.target = static_cast<int>(c);
