@@ -3,6 +3,7 @@
 #include <cerrno>
 
 #include "cpustop/proc.h"
+#include "kernel/cpu.h"
 #include "kernel/sched/sched.h"
 #include "kernel/sched/stat.h"
 
