@@ -24,7 +24,9 @@ void kcpustat_cpu_fetch(kernel_cpustat* dst, int cpu) {
   rq_lock_irq(rq);
   for (int i = 0; i < NR_STATS; i++) dst->cpustat[i] = stat_read(rq->cpustat[i]);
   // Idle time is accounted when the CPU leaves idle; add the period in progress.
-  if (cpu_online(cpu) && rq->curr && is_idle_task(rq->curr)) {
+  // rq->curr == rq->idle (the kernel's idle_cpu()), not curr's flags: an exiting task writes
+  // those under its pi_lock, and a reader from another CPU holds only the rq lock.
+  if (cpu_online(cpu) && rq->curr && rq->curr == rq->idle) {
     u64 now = get_jiffies_64();
     if (now > rq->last_tick_jiffies) dst->cpustat[CPUTIME_IDLE] += now - rq->last_tick_jiffies;
   }
