@@ -148,8 +148,11 @@ int migration_cpu_stop(void* data) {
       p->wake_cpu = arg->dest_cpu;
     }
   } else if (pending) {
-    // We got migrated between the request and the stopper running: done if allowed here.
-    if (cpumask_test_cpu(task_cpu(p), p->cpus_ptr)) {
+    // We got migrated between the request and the stopper running: done if allowed here. Its
+    // cpus_mask, stable under p->pi_lock: cpus_ptr is also written by migrate_disable_switch()
+    // under p's run queue lock alone, which we do not hold (a migrate-disabled p that is not
+    // allowed here gets the requeue, and its CPU's stopper leaves it to migrate_enable()).
+    if (cpumask_test_cpu(task_cpu(p), &p->cpus_mask)) {
       p->migration_pending = nullptr;
       complete = true;
       goto out;
