@@ -492,11 +492,13 @@ static void steal_account_process_time(rq* rq, u64 now_jiffies) {
 
 void scheduler_tick() {
   rq* rq = this_rq();
+  u64 now = get_jiffies_64();
+  // Before the lock: the steal clock is a system call, and only this CPU's tick and switches
+  // (never remote CPUs) touch what it updates.
+  steal_account_process_time(rq, now);
   rq_lock(rq);
   task_struct* curr = rq->curr;
   update_rq_clock(rq);
-  u64 now = get_jiffies_64();
-  steal_account_process_time(rq, now);
   sched_tick_account(rq, curr, now);
   curr->sched_class->task_tick(rq, curr, 0);
   rq_unlock(rq);
