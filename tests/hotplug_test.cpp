@@ -59,6 +59,31 @@ TEST_P(hotplug, cpu_on_off_test) {
   EXPECT_NE(dmesg().find("smpboot: CPU 1 is now offline"), std::string::npos);
 }
 
+// The CFS latency target follows the active CPUs, 6 ms x (1 + ilog2(min(n, 8))), as the kernel's
+// update_sysctl() on every rq_online/rq_offline. An 8-CPU machine down to one CPU that kept 24 ms
+// gave each waking sleeper 12 ms of credit (GENTLE_FAIR_SLEEPERS): in stress_hotplug under TSan
+// 700 short sleepers kept cpuhp/0 off its CPU for minutes.
+TEST_P(hotplug, cfs_latency_scales_with_the_active_cpus) {
+  const char* const latency_ms[] = {"", "6", "12", "12", "18", "18", "18", "18", "24"};
+  auto sysctl = [](const char* name) {
+    std::string s;
+    EXPECT_EQ(proc_read(std::string("/proc/sys/kernel/") + name, &s), 0) << name;
+    return s;
+  };
+  auto latency = [&] { return sysctl("sched_latency_ns"); };
+  EXPECT_EQ(latency(), latency_ms[ncpus()] + std::string("000000\n"));
+  for (unsigned cpu = ncpus() - 1; cpu > 0; cpu--) {
+    ASSERT_EQ(cpu_down(cpu), 0) << "cpu" << cpu;
+    EXPECT_EQ(latency(), latency_ms[cpu] + std::string("000000\n")) << cpu << " CPUs left";
+  }
+  EXPECT_EQ(sysctl("sched_min_granularity_ns"), "750000\n");
+  EXPECT_EQ(sysctl("sched_wakeup_granularity_ns"), "1000000\n");
+  for (unsigned cpu = 1; cpu < ncpus(); cpu++) {
+    ASSERT_EQ(cpu_up(cpu), 0) << "cpu" << cpu;
+    EXPECT_EQ(latency(), latency_ms[cpu + 1] + std::string("000000\n")) << cpu + 1 << " CPUs up";
+  }
+}
+
 TEST_P(hotplug, return_codes_as_sysfs) {
   unsigned cpu = ncpus() - 1;
   EXPECT_EQ(cpu_up(cpu), -EINVAL) << "already online";

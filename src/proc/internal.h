@@ -35,7 +35,10 @@ int pid_schedstat(pid_t pid, std::string* out);
 std::string proc_stat_show();
 std::string uptime_show();
 std::string loadavg_show();
-std::string pid_max_show();
+
+// /proc/sys/kernel/<name> for a name of sys_kernel_files; false for any other name.
+extern const char* const sys_kernel_files[4];
+bool sys_kernel_show(std::string_view name, std::string* out);
 
 // /sys/devices/system/cpu: the CPU lists, per-CPU online and topology.
 enum class cpu_list { online, offline, possible, present, isolated };

@@ -17,9 +17,4 @@ std::string loadavg_show() {
                      last_pid_nr());
 }
 
-// /proc/sys/kernel/pid_max: the machine's pids wrap below this.
-std::string pid_max_show() {
-  return fmt::format("{}\n", PID_MAX_LIMIT);
-}
-
 }  // namespace cpustop::proc

@@ -22,7 +22,7 @@ enum class kind {
   proc_file,  // name: stat, uptime, loadavg
   proc_sys,   // /proc/sys, /proc/sys/kernel
   proc_sys_kernel,
-  pid_max,
+  sys_kernel_file,   // name: one of sys_kernel_files
   self_link,         // /proc/self
   thread_self_link,  // /proc/thread-self
   pid_dir,           // /proc/<pid> and /proc/<pid>/task/<pid>
@@ -124,7 +124,8 @@ int step(const node& n, std::string_view name, pid_t self, node* out) {
     case kind::proc_sys:
       return name == "kernel" ? (*out = {kind::proc_sys_kernel}, 0) : -ENOENT;
     case kind::proc_sys_kernel:
-      return name == "pid_max" ? (*out = {kind::pid_max}, 0) : -ENOENT;
+      if (!one_of(name, sys_kernel_files)) return -ENOENT;
+      return c.k = kind::sys_kernel_file, c.name = name, *out = c, 0;
     case kind::pid_dir:
       if (!n.in_task && name == "task") return *out = {kind::pid_task_dir, n.pid}, 0;
       if (find_pid_file(name)) {
@@ -253,9 +254,8 @@ int proc_read(std::string_view path, std::string* out, pid_t self) {
              : n.name == "uptime" ? uptime_show()
                                   : loadavg_show();
       return 0;
-    case kind::pid_max:
-      *out = pid_max_show();
-      return 0;
+    case kind::sys_kernel_file:
+      return sys_kernel_show(n.name, out) ? 0 : -ENOENT;
     case kind::pid_file:
       return read_pid_file(n, out);
     case kind::cpu_file:
@@ -309,7 +309,7 @@ int proc_readdir(std::string_view path, std::vector<std::string>* names, pid_t s
       *names = {"kernel"};
       return 0;
     case kind::proc_sys_kernel:
-      *names = {"pid_max"};
+      names->assign(std::begin(sys_kernel_files), std::end(sys_kernel_files));
       return 0;
     case kind::pid_dir:
       if (!n.in_task) names->push_back("task");

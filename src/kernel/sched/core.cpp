@@ -98,9 +98,39 @@ void double_rq_unlock(rq* a, rq* b) {
   if (a != b) rq_unlock(b);
 }
 
+// steal_sample(): what the host's steal clock added since this CPU's last read. Only the CPU's
+// own thread may call it (the steal clock is per OS thread), and it costs a system call.
+static void steal_sample(rq* rq, u64 now) {
+  u64 steal = arch::steal_clock();
+  u64 delta = steal - rq->prev_steal_time;
+  bool first = rq->steal_sampled_at == 0;
+  rq->prev_steal_time = steal;
+  rq->steal_sampled_at = now;
+  if (first) return;  // before the first read: the thread's whole life, not the machine's
+  rq->steal_unaccounted += delta;
+  rq->steal_window += delta;
+  rq->steal_task_pending.fetch_add(delta, std::memory_order_relaxed);
+}
+
+// The clock, and clock_task advanced by the same delta less the sampled steal (the kernel's
+// update_rq_clock_task() with paravirt steal). A long delta on this CPU while a task runs is
+// sampled first: a task the host kept off its hardware CPU for milliseconds would otherwise be
+// charged them, and its vruntime would bend the CFS order (a yield not honoured).
 void update_rq_clock(rq* rq) {
+  const u64 steal_check_ns = TICK_NSEC / 2;
   u64 now = arch::local_clock();
-  if (static_cast<s64>(now - rq->clock) > 0) rq->clock = now;
+  s64 delta = static_cast<s64>(now - rq->clock);
+  if (delta <= 0) return;
+  rq->clock = now;
+  if (static_cast<u64>(delta) > steal_check_ns && now - rq->steal_sampled_at > steal_check_ns &&
+      rq->curr != rq->idle && rq->cpu == raw_smp_processor_id())
+    steal_sample(rq, now);
+  if (u64 steal = rq->steal_task_pending.load(std::memory_order_relaxed)) {
+    steal = std::min(steal, static_cast<u64>(delta));
+    rq->steal_task_pending.fetch_sub(steal, std::memory_order_relaxed);
+    delta -= static_cast<s64>(steal);
+  }
+  rq->clock_task += static_cast<u64>(delta);
 }
 
 // ---- Enqueue / dequeue ------------------------------------------------------------------------
@@ -471,30 +501,27 @@ void sched_tick_account(rq* rq, task_struct* curr, u64 now_jiffies) {
   }
 }
 
-// steal_account_process_time(): every few ticks, what the host's steal clock says this CPU's
-// thread waited for a hardware CPU; and whether haltpoll may spin here. The kernel polls before
-// halting only on dedicated vCPUs (cpuidle-haltpoll needs KVM_HINTS_REALTIME): on a shared core
-// the spin takes the cycles of whoever would send the wakeup, a client on the same host.
+// steal_account_process_time(): each tick samples the steal clock (before the lock: it is a
+// system call), and every few ticks decides whether haltpoll may spin here. The kernel polls
+// before halting only on dedicated vCPUs (cpuidle-haltpoll needs KVM_HINTS_REALTIME): on a
+// shared core the spin takes the cycles of whoever would send the wakeup, a client on the same
+// host.
 static void steal_account_process_time(rq* rq, u64 now_jiffies) {
-  constexpr u64 STEAL_PERIOD = 8;  // jiffies between reads: a read is a system call
-  u64 elapsed = now_jiffies - rq->steal_read_jiffies;
-  if (elapsed < STEAL_PERIOD) return;
-  u64 steal = arch::steal_clock();
-  u64 delta = steal - rq->prev_steal_time;
-  bool first = rq->steal_read_jiffies == 0;
-  rq->prev_steal_time = steal;
-  rq->steal_read_jiffies = now_jiffies;
-  if (first) return;  // before the first read: the thread's whole life, not the machine's
-  rq->steal_unaccounted += delta;
-  // Heavy: the host kept us waiting for more than 1/16 of the period.
-  rq->steal_heavy.store(delta * 16 > elapsed * TICK_NSEC, std::memory_order_relaxed);
+  constexpr u64 STEAL_WINDOW = 8;  // jiffies
+  steal_sample(rq, arch::local_clock());
+  u64 elapsed = now_jiffies - rq->steal_window_jiffies;
+  if (elapsed < STEAL_WINDOW) return;
+  // Heavy: the host kept us waiting for more than 1/16 of the window.
+  rq->steal_heavy.store(rq->steal_window * 16 > elapsed * TICK_NSEC, std::memory_order_relaxed);
+  rq->steal_window = 0;
+  rq->steal_window_jiffies = now_jiffies;
 }
 
 void scheduler_tick() {
   rq* rq = this_rq();
   u64 now = get_jiffies_64();
-  // Before the lock: the steal clock is a system call, and only this CPU's tick and switches
-  // (never remote CPUs) touch what it updates.
+  // Before the lock: the steal clock is a system call, and only this CPU's thread (never a
+  // remote CPU) touches what it updates besides steal_task_pending.
   steal_account_process_time(rq, now);
   rq_lock(rq);
   task_struct* curr = rq->curr;
@@ -606,11 +633,11 @@ void sched_init() {
   }
   idle_cpus_mask.store({});
   sched_rr_timeslice = std::max(1u, RR_TIMESLICE_MS * HZ / 1000);
-  update_sysctl_sched(nr_cpu_ids_);
+  update_sysctl_sched(cpu_active_mask.weight());  // the boot CPU; smp_init rescales
   migrate_init();
   init_sched_fair_class();
   printk_fmt("sched_init: classes stop > rt > fair > idle, CFS latency %u us, RR slice %u ms",
-             sysctl_sched_latency_ns / 1000, RR_TIMESLICE_MS);
+             sysctl_sched_latency_ns.load() / 1000, RR_TIMESLICE_MS);
 }
 
 void sched_exit() {

@@ -24,21 +24,32 @@ const u32 sched_prio_to_wmult[40] = {
     61356676, 76695844, 95443717, 119304647, 148102320, 186737708, 238609294, 286331153,
 };
 
-// Unscaled defaults; update_sysctl_sched() multiplies them by 1 + ilog2(min(ncpus, 8)).
-unsigned sysctl_sched_latency_ns = 6000000;
-unsigned sysctl_sched_min_granularity_ns = 750000;
-unsigned sysctl_sched_wakeup_granularity_ns = 1000000;
+// Unscaled defaults; update_sysctl_sched() multiplies them by 1 + ilog2(min(ncpus, 8)). Every
+// CPU reads them lockless while a hotplug step rescales them.
+std::atomic<unsigned> sysctl_sched_latency_ns{6000000};
+std::atomic<unsigned> sysctl_sched_min_granularity_ns{750000};
+std::atomic<unsigned> sysctl_sched_wakeup_granularity_ns{1000000};
 static constexpr unsigned sched_nr_latency = 8;
 
 void update_sysctl_sched(unsigned nr_cpus) {
   unsigned factor = 1;
   for (unsigned n = std::min(nr_cpus, 8u); n > 1; n >>= 1) factor++;
-  sysctl_sched_latency_ns = 6000000 * factor;
-  sysctl_sched_min_granularity_ns = 750000 * factor;
-  sysctl_sched_wakeup_granularity_ns = 1000000 * factor;
+  sysctl_sched_latency_ns.store(6000000 * factor, std::memory_order_relaxed);
+  sysctl_sched_min_granularity_ns.store(750000 * factor, std::memory_order_relaxed);
+  sysctl_sched_wakeup_granularity_ns.store(1000000 * factor, std::memory_order_relaxed);
 }
 
 namespace {
+
+inline u64 latency_ns() {
+  return sysctl_sched_latency_ns.load(std::memory_order_relaxed);
+}
+inline u64 min_granularity_ns() {
+  return sysctl_sched_min_granularity_ns.load(std::memory_order_relaxed);
+}
+inline u64 wakeup_granularity_ns() {
+  return sysctl_sched_wakeup_granularity_ns.load(std::memory_order_relaxed);
+}
 
 inline task_struct* task_of(sched_entity* se) {
   return container_of(se, task_struct, se);
@@ -74,18 +85,17 @@ void update_min_vruntime(cfs_rq* cfs) {
 void update_curr(cfs_rq* cfs, rq* rq) {
   sched_entity* curr = cfs->curr;
   if (!curr) return;
-  s64 delta = static_cast<s64>(rq->clock - curr->exec_start);
+  s64 delta = static_cast<s64>(rq->clock_task - curr->exec_start);
   if (delta <= 0) return;
-  curr->exec_start = rq->clock;
+  curr->exec_start = rq->clock_task;
   stat_add(curr->sum_exec_runtime, static_cast<u64>(delta));
   curr->vruntime += calc_delta_fair(static_cast<u64>(delta), curr);
   update_min_vruntime(cfs);
 }
 
 u64 sched_period(unsigned nr_running) {
-  if (nr_running > sched_nr_latency)
-    return static_cast<u64>(nr_running) * sysctl_sched_min_granularity_ns;
-  return sysctl_sched_latency_ns;
+  if (nr_running > sched_nr_latency) return static_cast<u64>(nr_running) * min_granularity_ns();
+  return latency_ns();
 }
 
 u64 sched_slice(cfs_rq* cfs, sched_entity* se) {
@@ -94,7 +104,7 @@ u64 sched_slice(cfs_rq* cfs, sched_entity* se) {
   u64 slice = sched_period(nr);
   if (total)
     slice = static_cast<u64>(static_cast<unsigned __int128>(slice) * se->load.weight / total);
-  return std::max<u64>(slice, sysctl_sched_min_granularity_ns);
+  return std::max<u64>(slice, min_granularity_ns());
 }
 
 void place_entity(cfs_rq* cfs, sched_entity* se, bool initial) {
@@ -102,7 +112,7 @@ void place_entity(cfs_rq* cfs, sched_entity* se, bool initial) {
   if (initial)
     vruntime += calc_delta_fair(sched_slice(cfs, se), se);  // START_DEBIT
   else
-    vruntime -= sysctl_sched_latency_ns / 2;  // GENTLE_FAIR_SLEEPERS
+    vruntime -= latency_ns() / 2;  // GENTLE_FAIR_SLEEPERS
   se->vruntime = max_vruntime(se->vruntime, vruntime);
 }
 
@@ -154,7 +164,7 @@ void dequeue_task_fair(rq* rq, task_struct* p, int flags) {
 int wakeup_preempt_entity(sched_entity* curr, sched_entity* se) {
   s64 vdiff = static_cast<s64>(curr->vruntime - se->vruntime);
   if (vdiff <= 0) return -1;
-  return vdiff > static_cast<s64>(calc_delta_fair(sysctl_sched_wakeup_granularity_ns, se)) ? 1 : 0;
+  return vdiff > static_cast<s64>(calc_delta_fair(wakeup_granularity_ns(), se)) ? 1 : 0;
 }
 
 void wakeup_preempt_fair(rq* rq, task_struct* p, int) {
@@ -174,7 +184,7 @@ void set_next_task_fair(rq* rq, task_struct* p, bool) {
   cfs_rq* cfs = &rq->cfs;
   sched_entity* se = &p->se;
   if (se->on_rq) __dequeue_entity(cfs, se);
-  se->exec_start = rq->clock;
+  se->exec_start = rq->clock_task;
   cfs->curr = se;
   se->prev_sum_exec_runtime = stat_read(se->sum_exec_runtime);
 }
@@ -227,7 +237,7 @@ void task_tick_fair(rq* rq, task_struct* curr, int) {
     resched_curr(rq);
     return;
   }
-  if (delta_exec < sysctl_sched_min_granularity_ns) return;
+  if (delta_exec < min_granularity_ns()) return;
   sched_entity* left = __pick_first_entity(cfs);
   if (!left) return;
   s64 delta = static_cast<s64>(se->vruntime - left->vruntime);

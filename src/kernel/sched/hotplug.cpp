@@ -19,6 +19,7 @@ int sched_cpu_starting(unsigned cpu) {
 
 int sched_cpu_activate(unsigned cpu) {
   cpu_active_mask.set(cpu);
+  update_sysctl_sched(cpu_active_mask.weight());
   if (system_state.load() == SYSTEM_RUNNING) build_sched_domains(true);
   return 0;
 }
@@ -26,6 +27,7 @@ int sched_cpu_activate(unsigned cpu) {
 // From here on no new work is placed on the CPU: wakeups and the balancer skip inactive CPUs.
 int sched_cpu_deactivate(unsigned cpu) {
   cpu_active_mask.clear(cpu);
+  update_sysctl_sched(cpu_active_mask.weight());
   build_sched_domains(true);
   return 0;
 }

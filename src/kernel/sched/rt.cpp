@@ -51,9 +51,9 @@ int sched_find_first_bit(const u64* bitmap) {
 void update_curr_rt(rq* rq) {
   task_struct* curr = rq->curr;
   if (curr->sched_class != &rt_sched_class) return;
-  s64 delta = static_cast<s64>(rq->clock - curr->se.exec_start);
+  s64 delta = static_cast<s64>(rq->clock_task - curr->se.exec_start);
   if (delta <= 0) return;
-  curr->se.exec_start = rq->clock;
+  curr->se.exec_start = rq->clock_task;
   stat_add(curr->se.sum_exec_runtime, static_cast<u64>(delta));
   sched_rt_runtime_exceeded(rq, static_cast<u64>(delta));
 }
@@ -101,7 +101,7 @@ void wakeup_preempt_rt(rq* rq, task_struct* p, int) {
 }
 
 void set_next_task_rt(rq* rq, task_struct* p, bool) {
-  p->se.exec_start = rq->clock;
+  p->se.exec_start = rq->clock_task;
 }
 
 task_struct* pick_next_task_rt(rq* rq, task_struct*) {

@@ -83,6 +83,7 @@ struct rq {
   task_struct* idle = nullptr;
   task_struct* stop = nullptr;
   u64 clock = 0;
+  u64 clock_task = 0;  // clock less the host's steal: what tasks are charged by (rq_clock_task)
   int cpu = 0;
   llist_head wake_list;
 
@@ -94,9 +95,12 @@ struct rq {
   u64 next_balance = 0;  // jiffies; owner CPU only
   std::atomic<bool> nohz_balance_kick{false};
   u64 last_tick_jiffies = 0;  // the tick's accounting position
-  // The host's steal clock as last read (steal_account_process_time), the steal not yet
-  // accounted, and whether the host shares this CPU's hardware CPU enough to stop haltpoll.
-  u64 prev_steal_time = 0, steal_read_jiffies = 0, steal_unaccounted = 0;
+  // The host's steal clock as this CPU last read it (steal_sample(), its own thread only), when,
+  // the steal not yet in cpustat, and the window that decides whether haltpoll may spin here.
+  u64 prev_steal_time = 0, steal_sampled_at = 0, steal_unaccounted = 0;
+  u64 steal_window = 0, steal_window_jiffies = 0;
+  // Sampled steal not yet taken out of clock_task; any CPU holding __lock consumes it.
+  std::atomic<u64> steal_task_pending{0};
   std::atomic<bool> steal_heavy{false};
   stat_u64 cpustat[NR_STATS] = {};
   stat_u64 nr_ttwu_remote{0};
@@ -298,9 +302,14 @@ void exit_rt_rq(rt_rq* rt);
 // RT throttling: the kernel's defaults, 950 ms of every 1 s.
 extern u64 sysctl_sched_rt_period_ns, sysctl_sched_rt_runtime_ns;
 void update_curr_fair_tick(rq* rq);
-extern unsigned sysctl_sched_latency_ns;
-extern unsigned sysctl_sched_min_granularity_ns;
-extern unsigned sysctl_sched_wakeup_granularity_ns;
+extern std::atomic<unsigned> sysctl_sched_latency_ns;
+extern std::atomic<unsigned> sysctl_sched_min_granularity_ns;
+extern std::atomic<unsigned> sysctl_sched_wakeup_granularity_ns;
+// The CFS latency target and granularities for nr_cpus active CPUs, 1 + ilog2(min(nr_cpus, 8))
+// times the defaults: the kernel's update_sysctl(), which rq_online_fair/rq_offline_fair run on
+// every activation and (through the domain rebuild) deactivation. A sleeper's wakeup credit is
+// half the latency, so keeping an 8-CPU value on one remaining CPU would quadruple how long a
+// herd of short sleepers keeps a running task off it.
 void update_sysctl_sched(unsigned nr_cpus);
 inline constexpr unsigned RR_TIMESLICE_MS = 100;
 extern unsigned sched_rr_timeslice;  // in ticks

@@ -30,6 +30,12 @@ struct kernel_cpustat {
 };
 void kcpustat_cpu_fetch(kernel_cpustat* dst, int cpu);
 
+// The CFS tunables in force, in ns (/proc/sys/kernel/sched_*_ns): scaled by the active CPUs.
+struct sched_fair_tunables {
+  unsigned latency_ns, min_granularity_ns, wakeup_granularity_ns;
+};
+sched_fair_tunables sched_fair_tunables_fetch();
+
 u64 nr_context_switches_cpu(int cpu);
 u64 nr_context_switches();
 unsigned int cpu_nr_running(int cpu);

@@ -17,6 +17,11 @@ bool valid_cpu(int cpu) {
 
 }  // namespace
 
+sched_fair_tunables sched_fair_tunables_fetch() {
+  return {sysctl_sched_latency_ns.load(), sysctl_sched_min_granularity_ns.load(),
+          sysctl_sched_wakeup_granularity_ns.load()};
+}
+
 void kcpustat_cpu_fetch(kernel_cpustat* dst, int cpu) {
   *dst = {};
   if (!valid_cpu(cpu)) return;

@@ -21,14 +21,14 @@ void dequeue_task_stop(rq* rq, task_struct*, int) {
 
 void update_curr_stop(rq* rq) {
   task_struct* curr = rq->curr;
-  s64 delta = static_cast<s64>(rq->clock - curr->se.exec_start);
+  s64 delta = static_cast<s64>(rq->clock_task - curr->se.exec_start);
   if (delta <= 0) return;
-  curr->se.exec_start = rq->clock;
+  curr->se.exec_start = rq->clock_task;
   stat_add(curr->se.sum_exec_runtime, static_cast<u64>(delta));
 }
 
 void set_next_task_stop(rq* rq, task_struct* stop, bool) {
-  stop->se.exec_start = rq->clock;
+  stop->se.exec_start = rq->clock_task;
 }
 
 task_struct* pick_next_task_stop(rq* rq, task_struct*) {
