@@ -207,7 +207,9 @@ TEST_P(stop, stop_machine_runs_once_or_on_each_cpu_of_the_mask) {
 }
 
 TEST_P(stop, while_stop_machine_runs_nothing_else_runs_anywhere) {
-  // A busy task of every class on every CPU counts its progress.
+  // A busy task of every class on every CPU counts its progress. The rt one sleeps now and then:
+  // else the fair ones would run only when RT throttling stops it, after 950 ms of its CPU time
+  // in a second, which a host that steals enough from the CPU never gives.
   std::atomic<bool> done{false};
   std::vector<std::atomic<unsigned long>> progress(3 * ncpus());
   std::vector<pid_t> pids;
@@ -215,12 +217,16 @@ TEST_P(stop, while_stop_machine_runs_nothing_else_runs_anywhere) {
     int i = 0;
     for (auto attr : {on_cpu(c), on_cpu(c, SCHED_RR, 10), on_cpu(c, SCHED_BATCH)}) {
       std::atomic<unsigned long>* p = &progress[3 * c + static_cast<unsigned>(i++)];
+      bool rt = attr.policy == SCHED_RR;
       pids.push_back(spawn(
           "busy",
-          [&done, p] {
+          [&done, p, rt] {
             while (!done.load()) {
-              p->fetch_add(1, std::memory_order_relaxed);
-              if ((p->load(std::memory_order_relaxed) & 63) == 0) cond_resched();
+              unsigned long n = p->fetch_add(1, std::memory_order_relaxed) + 1;
+              if (rt && (n & 1023) == 0)
+                msleep(1);
+              else if ((n & 63) == 0)
+                cond_resched();
             }
           },
           attr));
