@@ -115,15 +115,17 @@ static void steal_sample(rq* rq, u64 now) {
 // The clock, and clock_task advanced by the same delta less the sampled steal (the kernel's
 // update_rq_clock_task() with paravirt steal). A long delta on this CPU while a task runs is
 // sampled first: a task the host kept off its hardware CPU for milliseconds would otherwise be
-// charged them, and its vruntime would bend the CFS order (a yield not honoured).
+// charged them, in its vruntime and its RT runtime.
 void update_rq_clock(rq* rq) {
   const u64 steal_check_ns = TICK_NSEC / 2;
   u64 now = arch::local_clock();
   s64 delta = static_cast<s64>(now - rq->clock);
   if (delta <= 0) return;
   rq->clock = now;
-  if (static_cast<u64>(delta) > steal_check_ns && now - rq->steal_sampled_at > steal_check_ns &&
-      rq->curr != rq->idle && rq->cpu == raw_smp_processor_id())
+  // Only the CPU's own thread reads its steal clock (and steal_sampled_at, which its tick writes
+  // unlocked); a remote CPU's update takes out what was sampled.
+  if (rq->cpu == raw_smp_processor_id() && static_cast<u64>(delta) > steal_check_ns &&
+      now - rq->steal_sampled_at > steal_check_ns && rq->curr != rq->idle)
     steal_sample(rq, now);
   if (u64 steal = rq->steal_task_pending.load(std::memory_order_relaxed)) {
     steal = std::min(steal, static_cast<u64>(delta));
