@@ -226,6 +226,37 @@ TEST_P(proc_view, cpu_online_stores_follow_sysfs) {
   EXPECT_EQ(proc_write("/sys/devices/system/cpu/cpu99/online", "0"), -ENOENT);
 }
 
+// /proc/sys/kernel: the CFS tunables read-only; RT bandwidth written as sched_rt_handler() takes
+// it, and a bad write leaves both values as they were.
+TEST_P(proc_view, sys_kernel_rt_bandwidth_stores_follow_sched_rt_handler) {
+  const std::string period = "/proc/sys/kernel/sched_rt_period_us";
+  const std::string runtime = "/proc/sys/kernel/sched_rt_runtime_us";
+  EXPECT_EQ(read_view(period), "1000000\n");
+  EXPECT_EQ(read_view(runtime), "950000\n");
+  proc_entry e;
+  ASSERT_EQ(proc_lookup(runtime, &e), 0);
+  EXPECT_EQ(e.mode, 0644u);
+  ASSERT_EQ(proc_lookup("/proc/sys/kernel/sched_latency_ns", &e), 0);
+  EXPECT_EQ(e.mode, 0444u);
+  EXPECT_EQ(proc_write("/proc/sys/kernel/sched_latency_ns", "1000000"), -EACCES);
+  for (const char* bad : {"", "\n", "x", "5x", "-2", "1000001", "2147483648", "99999999999"}) {
+    EXPECT_EQ(proc_write(runtime, bad), -EINVAL) << bad;
+    EXPECT_EQ(read_view(runtime), "950000\n") << bad;
+  }
+  for (const char* bad : {"0", "-1", "900000", "x"}) {  // 900000: under the runtime
+    EXPECT_EQ(proc_write(period, bad), -EINVAL) << bad;
+    EXPECT_EQ(read_view(period), "1000000\n") << bad;
+  }
+  EXPECT_EQ(proc_write(runtime, " 500000\n"), 0);
+  EXPECT_EQ(read_view(runtime), "500000\n");
+  EXPECT_EQ(proc_write(period, "600000"), 0);
+  EXPECT_EQ(proc_write(runtime, "-1"), 0) << "RUNTIME_INF: no throttling";
+  EXPECT_EQ(read_view(runtime), "-1\n");
+  EXPECT_EQ(proc_write(period, "1"), 0) << "any period goes with no limit";
+  EXPECT_EQ(proc_write(runtime, "2"), -EINVAL);
+  EXPECT_EQ(read_view(period), "1\n");
+}
+
 TEST_P(proc_view, paths_resolve_as_in_the_kernel) {
   std::vector<std::string> names;
   ASSERT_EQ(proc_readdir("/proc", &names), 0);

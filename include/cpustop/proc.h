@@ -97,7 +97,7 @@ std::string proc_stat();
 enum class proc_entry_type : unsigned char { dir, file, link };
 struct proc_entry {
   proc_entry_type type = proc_entry_type::file;
-  unsigned mode = 0444;  // permission bits: 0555 directories, 0444 files, 0644 cpuN/online
+  unsigned mode = 0444;  // permission bits: 0555 directories, 0444 files, 0644 writable ones
   // Exists for the whole boot (the CPU directories, /proc/stat) rather than for a task's life.
   bool stable = false;
 };
@@ -115,6 +115,9 @@ int proc_readdir(std::string_view path, std::vector<std::string>* names, pid_t s
 // state it is already in is a no-op. Returns 0, -EINVAL (not a boolean), -EBUSY (the last online
 // CPU, or hotplug disabled), -ENOENT, -EACCES (not writable), or the hotplug error. May sleep
 // (CPU hotplug): call it from a task or from a thread outside cpustop.
+// /proc/sys/kernel/sched_rt_period_us and sched_rt_runtime_us take a decimal int as the kernel's
+// proc_dointvec() does: -EINVAL for anything else, a period under 1, a runtime other than -1 or
+// 0..period_us; nothing changes then.
 int proc_write(std::string_view path, std::string_view data);
 
 // Who the machine's tasks belong to (the Uid/Gid lines of status) and when it booted in seconds

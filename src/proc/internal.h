@@ -37,8 +37,12 @@ std::string uptime_show();
 std::string loadavg_show();
 
 // /proc/sys/kernel/<name> for a name of sys_kernel_files; false for any other name.
-extern const char* const sys_kernel_files[4];
+extern const char* const sys_kernel_files[6];
 bool sys_kernel_show(std::string_view name, std::string* out);
+// sched_rt_period_us and sched_rt_runtime_us take proc_dointvec() text: 0, -EINVAL, -EACCES
+// for the read-only ones.
+bool sys_kernel_writable(std::string_view name);
+int sys_kernel_store(std::string_view name, std::string_view buf);
 
 // /sys/devices/system/cpu: the CPU lists, per-CPU online and topology.
 enum class cpu_list { online, offline, possible, present, isolated };

@@ -207,7 +207,8 @@ proc_entry entry_of(const node& n) {
     e.stable = false;
   } else if (n.k == kind::pid_file) {
     e.mode = find_pid_file(n.name)->mode;
-  } else if (n.k == kind::cpuN_online) {
+  } else if (n.k == kind::cpuN_online ||
+             (n.k == kind::sys_kernel_file && sys_kernel_writable(n.name))) {
     e.mode = 0644;
   }
   return e;
@@ -340,6 +341,7 @@ int proc_readdir(std::string_view path, std::vector<std::string>* names, pid_t s
 int proc_write(std::string_view path, std::string_view data) {
   node n;
   if (int err = resolve(path, 0, &n)) return err;
+  if (n.k == kind::sys_kernel_file) return sys_kernel_store(n.name, data);
   if (n.k != kind::cpuN_online) return is_dir(n.k) ? -EISDIR : -EACCES;
   return cpu_online_store(n.cpu, data);
 }

@@ -634,6 +634,7 @@ void sched_init() {
     per_cpu_hot(cpu)->rq = rq;
   }
   idle_cpus_mask.store({});
+  init_rt_bandwidth();
   sched_rr_timeslice = std::max(1u, RR_TIMESLICE_MS * HZ / 1000);
   update_sysctl_sched(cpu_active_mask.weight());  // the boot CPU; smp_init rescales
   migrate_init();

@@ -1,41 +1,65 @@
 // The real-time class (kernel/sched/rt.c): SCHED_FIFO and SCHED_RR over 100 priority lists with
 // a bitmap, so picking is O(1). The running task stays on its list, so a preempted FIFO task
 // keeps its place at the head.
+#include <algorithm>
+
 #include "kernel/printk.h"
 #include "kernel/sched/sched.h"
 
 namespace cpustop {
 
 unsigned sched_rr_timeslice = RR_TIMESLICE_MS;  // ticks; set from HZ at boot
-u64 sysctl_sched_rt_period_ns = 1000000000;
-u64 sysctl_sched_rt_runtime_ns = 950000000;
+// sched_rt_period_us and sched_rt_runtime_us in one word, period << 32 | runtime, so that no
+// reader sees half of a store; a runtime of ~0u is -1 (no limit). The kernel's defaults: 950 ms
+// of every 1 s.
+static constexpr u32 RUNTIME_INF_US = ~0u;
+static constexpr u64 RT_BANDWIDTH_DEFAULT = u64{1000000} << 32 | 950000;
+static std::atomic<u64> sched_rt_bandwidth{RT_BANDWIDTH_DEFAULT};
 
 namespace {
 
-// The end of an RT bandwidth period: the class may run again (sched_rt_period_timer).
+struct rt_bandwidth {
+  u64 period_ns, runtime_ns;  // runtime_ns: ~0 when unlimited
+};
+rt_bandwidth rt_bandwidth_now() {
+  u64 v = sched_rt_bandwidth.load(std::memory_order_relaxed);
+  u32 runtime = static_cast<u32>(v);
+  return {(v >> 32) * NSEC_PER_USEC,
+          runtime == RUNTIME_INF_US ? ~u64{0} : u64{runtime} * NSEC_PER_USEC};
+}
+
+// The end of an RT bandwidth period (do_sched_rt_period_timer): each elapsed period pays back
+// one runtime, and the class runs again once it owes less than a runtime. The timer keeps
+// running while there is RT time to pay back or RT tasks to charge.
 hrtimer_restart sched_rt_period_timer(hrtimer* timer) {
   rq* rq = cpu_rq(static_cast<int>(reinterpret_cast<std::intptr_t>(timer->data)));
+  rt_bandwidth bw = rt_bandwidth_now();
+  u64 overrun = hrtimer_forward_now(timer, bw.period_ns);
   rq_lock(rq);
   rt_rq* rt = &rq->rt;
-  rt->rt_time = 0;
-  rt->period_active = false;
-  if (rt->rt_throttled) {
+  u64 payback = bw.runtime_ns == ~u64{0} ? rt->rt_time : overrun * bw.runtime_ns;
+  rt->rt_time -= std::min(rt->rt_time, payback);
+  if (rt->rt_throttled && rt->rt_time < bw.runtime_ns) {
     rt->rt_throttled = false;
     if (rt->rt_nr_running) resched_curr(rq);
   }
+  bool idle = !rt->rt_time && !rt->rt_nr_running;
+  if (idle) rt->period_active = false;
   rq_unlock(rq);
-  return HRTIMER_NORESTART;
+  return idle ? HRTIMER_NORESTART : HRTIMER_RESTART;
 }
 
 // Charges RT runtime to the period; past the budget the class is throttled (rq->lock held).
 void sched_rt_runtime_exceeded(rq* rq, u64 delta) {
   rt_rq* rt = &rq->rt;
+  rt_bandwidth bw = rt_bandwidth_now();
+  if (bw.runtime_ns == ~u64{0} && !rt->rt_throttled) return;
   if (!rt->period_active) {
     rt->period_active = true;
-    hrtimer_start(&rt->period_timer, arch::local_clock() + sysctl_sched_rt_period_ns);
+    hrtimer_start(&rt->period_timer, arch::local_clock() + bw.period_ns);
   }
   rt->rt_time += delta;
-  if (rt->rt_time > sysctl_sched_rt_runtime_ns && !rt->rt_throttled) {
+  if (rt->rt_time > bw.runtime_ns && !rt->rt_throttled) {
     rt->rt_throttled = true;
     printk_once("sched: RT throttling activated");
     resched_curr(rq);
@@ -165,6 +189,10 @@ void prio_changed_rt(rq* rq, task_struct* p, int oldprio) {
 
 }  // namespace
 
+void init_rt_bandwidth() {
+  sched_rt_bandwidth.store(RT_BANDWIDTH_DEFAULT, std::memory_order_relaxed);
+}
+
 void init_rt_rq(rt_rq* rt, int cpu) {
   hrtimer_init(&rt->period_timer, sched_rt_period_timer);
   rt->period_timer.data = reinterpret_cast<void*>(static_cast<std::intptr_t>(cpu));
@@ -213,5 +241,34 @@ const sched_class rt_sched_class = {
     .pick_task = pick_task_rt,
     .get_rr_interval = get_rr_interval_rt,
 };
+
+// sched_rt_handler(): a period of at least 1 us, a runtime of -1 or up to the period; checked
+// against the other half of the same word, so that two writers cannot combine into a bad pair.
+static int sched_rt_bandwidth_update(bool period, long long us) {
+  if (us < (period ? 1 : -1) || us > INT32_MAX) return -EINVAL;
+  u64 old = sched_rt_bandwidth.load(std::memory_order_relaxed), v;
+  do {
+    u64 period_us = period ? static_cast<u64>(us) : old >> 32;
+    u32 runtime = period ? static_cast<u32>(old) : us < 0 ? RUNTIME_INF_US : static_cast<u32>(us);
+    if (runtime != RUNTIME_INF_US && runtime > period_us) return -EINVAL;
+    v = period_us << 32 | runtime;
+  } while (!sched_rt_bandwidth.compare_exchange_weak(old, v, std::memory_order_relaxed));
+  return 0;
+}
+
+int sched_rt_period_store(long long us) {
+  return sched_rt_bandwidth_update(true, us);
+}
+
+int sched_rt_runtime_store(long long us) {
+  return sched_rt_bandwidth_update(false, us);
+}
+
+void sched_rt_bandwidth_fetch(long long* period_us, long long* runtime_us) {
+  u64 v = sched_rt_bandwidth.load(std::memory_order_relaxed);
+  *period_us = static_cast<long long>(v >> 32);
+  *runtime_us =
+      static_cast<u32>(v) == RUNTIME_INF_US ? -1 : static_cast<long long>(static_cast<u32>(v));
+}
 
 }  // namespace cpustop

@@ -297,10 +297,9 @@ extern stat_u64 cross_node_migrations;
 void count_migration(int src, int dst, migration_cause cause);
 // Switches into a task outside its allowed CPUs with no migration pending (must stay 0).
 extern stat_u64 affinity_violations;
+void init_rt_bandwidth();  // the defaults again, at every boot
 void init_rt_rq(rt_rq* rt, int cpu);
 void exit_rt_rq(rt_rq* rt);
-// RT throttling: the kernel's defaults, 950 ms of every 1 s.
-extern u64 sysctl_sched_rt_period_ns, sysctl_sched_rt_runtime_ns;
 void update_curr_fair_tick(rq* rq);
 extern std::atomic<unsigned> sysctl_sched_latency_ns;
 extern std::atomic<unsigned> sysctl_sched_min_granularity_ns;

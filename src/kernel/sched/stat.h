@@ -35,6 +35,13 @@ struct sched_fair_tunables {
   unsigned latency_ns, min_granularity_ns, wakeup_granularity_ns;
 };
 sched_fair_tunables sched_fair_tunables_fetch();
+// RT throttling: the rt class may use runtime_us of every period_us on each CPU, by its tasks' CPU
+// time; -1 is no limit (/proc/sys/kernel/sched_rt_{period,runtime}_us). The stores are the
+// kernel's sched_rt_handler(): 0, or -EINVAL (a period under 1 us, a runtime other than -1 or
+// 0..period), and then nothing changes. Any context.
+void sched_rt_bandwidth_fetch(long long* period_us, long long* runtime_us);
+int sched_rt_period_store(long long us);
+int sched_rt_runtime_store(long long us);
 
 u64 nr_context_switches_cpu(int cpu);
 u64 nr_context_switches();

@@ -107,6 +107,14 @@ int hrtimer_try_to_cancel(hrtimer* timer) {
 }
 
 // A running callback is short: wait for it to finish (hrtimer_cancel_wait_running()).
+u64 hrtimer_forward_now(hrtimer* timer, u64 interval) {
+  u64 now = arch::local_clock();
+  if (timer->expires > now) return 0;
+  u64 overrun = (now - timer->expires) / interval + 1;
+  timer->expires += overrun * interval;
+  return overrun;
+}
+
 int hrtimer_cancel(hrtimer* timer) {
   int ret;
   cond_wait([&] { return (ret = hrtimer_try_to_cancel(timer)) >= 0; });

@@ -29,6 +29,9 @@ void hrtimers_exit();
 void hrtimer_init(hrtimer* timer, hrtimer_restart (*function)(hrtimer*));
 // (Re)arms timer to fire at `expires` on the calling CPU (CPU 0 from outside cpustop).
 void hrtimer_start(hrtimer* timer, u64 expires);
+// Moves an expired timer's expiry forward by whole intervals past now; returns how many (the
+// overruns). For a callback that returns HRTIMER_RESTART.
+u64 hrtimer_forward_now(hrtimer* timer, u64 interval);
 // 1 if it was queued and is now removed, 0 if it was not queued, -1 if its callback is running.
 int hrtimer_try_to_cancel(hrtimer* timer);
 // Removes timer and waits for a running callback to finish. Returns hrtimer_try_to_cancel's
