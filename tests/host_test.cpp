@@ -496,6 +496,19 @@ TEST(attach_off, neither_the_option_nor_the_environment_leaves_a_directory) {
   unsetenv("CPUSTOP_ATTACH");
 }
 
+// `cpustop attach` starts fast because the program loads no shared C++ runtime and none of its
+// libraries but libc, libm and libudev (tools/cpustop/CMakeLists.txt): a library target that
+// brings a shared one back would put the dynamic loader's 2 ms back on every attach.
+TEST(tool, loads_no_shared_cxx_runtime_nor_its_libraries) {
+  if (!CPUSTOP_TOOL_IS_STATIC) GTEST_SKIP() << "the program is linked to shared libraries here";
+  cmd_result r = run_cmd({"env", "LD_TRACE_LOADED_OBJECTS=1", tool()});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("libc.so.6"), std::string::npos) << r.out;
+  for (const char* lib : {"libstdc++", "libgcc_s", "libfmt", "libboost", "libhwloc", "libfuse3",
+                          "libseccomp", "liburing"})
+    EXPECT_EQ(r.out.find(lib), std::string::npos) << lib << " in\n" << r.out;
+}
+
 // The example server runs until interrupted; meanwhile the tool finds it and attaches to it.
 TEST(livepatch_server, stays_up_until_interrupted_and_is_attachable) {
   char out[] = "/tmp/cpustop-lp-XXXXXX";

@@ -16,6 +16,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "host/shell_util.h"
+
 namespace cpustop::host {
 
 namespace {
@@ -70,14 +72,6 @@ void unmount_view(const std::string& view) {
   if (posix_spawnp(&pid, "fusermount3", &fa, nullptr, const_cast<char* const*>(argv), environ) == 0)
     waitpid(pid, nullptr, 0);
   posix_spawn_file_actions_destroy(&fa);
-}
-
-bool parse_pid(const char* s, pid_t* out) {
-  char* end;
-  long v = std::strtol(s, &end, 10);
-  if (*s == '\0' || *end != '\0' || v <= 0 || v > 4 * 1024 * 1024) return false;
-  *out = static_cast<pid_t>(v);
-  return true;
 }
 
 enum class entry_state { alive, stale, starting };

@@ -1,4 +1,4 @@
-// Argument parsing shared by the shell's commands.
+// Argument parsing shared by the shell's commands and the runtime directory's scan.
 #pragma once
 
 #include <sys/types.h>
@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cstring>
 #include <string>
+#include <string_view>
 
 #include "cpustop/cpumask.h"
 
@@ -15,13 +16,14 @@ inline const char* strerror_of(int err) {
   return std::strerror(err < 0 ? -err : err);
 }
 
-inline bool parse_int(const std::string& s, long* out) {
+inline bool parse_int(std::string_view s, long* out) {
   if (s.empty()) return false;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
   return ec == std::errc() && p == s.data() + s.size();
 }
 
-inline bool parse_pid(const std::string& s, pid_t* pid) {
+// A pid as the kernel hands them out: 1 to PID_MAX_LIMIT (4 M), decimal, nothing around it.
+inline bool parse_pid(std::string_view s, pid_t* pid) {
   long v;
   if (!parse_int(s, &v) || v <= 0 || v > 4 * 1024 * 1024) return false;
   *pid = static_cast<pid_t>(v);
