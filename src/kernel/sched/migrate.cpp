@@ -347,12 +347,11 @@ int sched_setaffinity(pid_t pid, const cpumask& mask) {
   if (!p || (pid == 0 && is_idle_task(p))) return -ESRCH;
   if (pid == 0) get_task_struct(p);
   int ret;
-  if (p->flags & PF_NO_SETAFFINITY) {
-    ret = -EINVAL;
-  } else if (!might_sleep()) {
+  if (!might_sleep()) {
     ret = -EDEADLK;
   } else {
-    // The mask is truncated to the possible CPUs (sched_setaffinity(2)).
+    // The mask is truncated to the possible CPUs (sched_setaffinity(2)). SCA_CHECK refuses a
+    // PF_NO_SETAFFINITY kthread under p's pi_lock, which do_exit() writes flags under.
     cpumask m = mask & cpumask::first_n(nr_cpu_ids_);
     affinity_context ctx{&m, SCA_CHECK | SCA_USER};
     ret = __set_cpus_allowed_ptr(p, &ctx);
