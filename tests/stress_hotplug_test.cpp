@@ -1,8 +1,8 @@
 // Stress (label `stress`): a port of the kernel's torture_onoff. On 8 logical CPUs random CPUs
 // (never the last online one) go offline and online for CPUSTOP_STRESS_SECONDS (default 30) while
-// stop_machine, stop_two_cpus and stop_one_cpu_nowait storms, affinity changes and 1000 tasks
-// run. No task is lost, no work is lost or run twice, work sent to an offline CPU is refused,
-// and each CPU's per-CPU threads are parked exactly while it is offline.
+// stop_machine, stop_two_cpus and stop_one_cpu_nowait storms, affinity changes and 1000 tasks (250
+// under TSan) run. No task is lost, no work is lost or run twice, work sent to an offline CPU is
+// refused, and each CPU's per-CPU threads are parked exactly while it is offline.
 #include <cstdlib>
 #include <random>
 #include <thread>
@@ -47,10 +47,18 @@ TEST(stress_hotplug, torture_onoff_under_stop_and_affinity_storms) {
   std::atomic<bool> stop{false};
   std::atomic<long> errors{0}, calls{0}, refused{0};
 
-  // 1000 tasks that sleep and spin.
+  // 1000 tasks that sleep and spin. Under TSan 250: each of its wakeups costs so much that the
+  // 667 short sleepers alone overload the CPUs left online, and CFS (GENTLE_FAIR_SLEEPERS, a
+  // wakeup credit of half the latency) then keeps the woken cpuhp/N behind them for many
+  // minutes: the herd starvation EEVDF removed, not a hotplug fault.
+#if defined(__SANITIZE_THREAD__)
+  const int ntasks = 250;
+#else
+  const int ntasks = 1000;
+#endif
   std::vector<pid_t> tasks;
   std::atomic<long> finished{0};
-  for (int i = 0; i < 1000; i++)
+  for (int i = 0; i < ntasks; i++)
     tasks.push_back(spawn("worker", [&, i] {
       while (!stop) {
         if (i % 3)
@@ -145,7 +153,7 @@ TEST(stress_hotplug, torture_onoff_under_stop_and_affinity_storms) {
   for (pid_t t : tasks) ASSERT_EQ(join(t, nullptr), 0);
   std::printf("torture_onoff: %ld offline, %ld online; %ld stop calls (%ld refused), %ld errors\n",
               downs, ups, calls.load(), refused.load(), errors.load());
-  EXPECT_EQ(finished.load(), 1000) << "tasks lost";
+  EXPECT_EQ(finished.load(), ntasks) << "tasks lost";
   EXPECT_EQ(errors.load(), 0);
   EXPECT_EQ(bad_parking, 0);
   EXPECT_GT(downs, 5);
