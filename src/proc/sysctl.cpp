@@ -1,5 +1,5 @@
 // /proc/sys/kernel (kernel/sysctl.c, and the CFS tunables that kernels through 5.12 kept there
-// before debugfs took them): read-only here.
+// before debugfs took them): only the RT bandwidth pair is writable here.
 #include <fmt/format.h>
 
 #include <cerrno>

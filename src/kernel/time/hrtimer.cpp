@@ -106,7 +106,6 @@ int hrtimer_try_to_cancel(hrtimer* timer) {
   return ret;
 }
 
-// A running callback is short: wait for it to finish (hrtimer_cancel_wait_running()).
 u64 hrtimer_forward_now(hrtimer* timer, u64 interval) {
   u64 now = arch::local_clock();
   if (timer->expires > now) return 0;
@@ -115,6 +114,7 @@ u64 hrtimer_forward_now(hrtimer* timer, u64 interval) {
   return overrun;
 }
 
+// A running callback is short: wait for it to finish (hrtimer_cancel_wait_running()).
 int hrtimer_cancel(hrtimer* timer) {
   int ret;
   cond_wait([&] { return (ret = hrtimer_try_to_cancel(timer)) >= 0; });
